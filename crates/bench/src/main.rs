@@ -1,0 +1,2 @@
+//! The tulip benchmark suite.
+fn main() {}

@@ -1,0 +1,1 @@
+//! tulip's event loop and tasks.

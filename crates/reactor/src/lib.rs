@@ -1,0 +1,1 @@
+//! I/O readiness, timers and clocks for tulip.

@@ -1,0 +1,1 @@
+//! asyncio, all of it, in Rust.
