@@ -41,7 +41,7 @@ const USAGE: &str =
     "usage: cargo xtask <ci | bench [ID...] | miri [TEST-FILTER] | loom [TEST-FILTER]>";
 
 /// The examples that finish in a few seconds; `ci` runs each and checks it exits successfully.
-const QUICK_EXAMPLES: &[&str] = &[];
+const QUICK_EXAMPLES: &[&str] = &["tour"];
 
 /// Packages with loom models.
 const LOOM_PACKAGES: &[&str] = &["tulip-executor"];

@@ -1,2 +1,56 @@
-//! The tulip benchmark suite.
-fn main() {}
+//! `tulip-bench`: the benchmark suite of `shared/BENCHMARKS.md`, run on
+//! tulip and on its peers (tokio `current_thread`, tokio `multi_thread`
+//! with 2 workers, smol) side by side.
+//!
+//! ```text
+//! cargo xtask bench [ID...]                      # or:
+//! cargo run --release -p tulip-bench -- [OPTIONS] [ID...]
+//! ```
+//!
+//! Every (workload, runtime) measurement runs in a fresh child process
+//! (this binary again, with a hidden `--one ID RUNTIME`), so allocator
+//! state and RSS never carry over between measurements. The parent
+//! interleaves the runtimes within each repetition, takes the median per
+//! runtime, prints one table and writes `target/bench/results.json` at
+//! the workspace root. See `docs/benchmarks.md`.
+//!
+//! Layout: [`rt`] puts each runtime behind one trait, [`workloads`] holds
+//! one small file per workload written once against that trait, [`harness`]
+//! runs the children and [`report`] turns their figures into the table.
+
+mod cli;
+mod harness;
+mod report;
+mod rss;
+mod rt;
+mod workloads;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Command::Help) => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(cli::Command::List) => {
+            for entry in workloads::ALL {
+                println!("{}\t{}\t{}", entry.id, entry.name, entry.unit.label);
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(cli::Command::One {
+            entry,
+            runtime,
+            scale,
+        }) => {
+            harness::run_one(entry, runtime, scale);
+            ExitCode::SUCCESS
+        }
+        Ok(cli::Command::Suite(options)) => harness::run_suite(&options),
+        Err(message) => {
+            eprintln!("tulip-bench: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,61 @@
 //! asyncio, all of it, in Rust.
+//!
+//! tulip gives Rust programmers asyncio's model: an event loop with
+//! `call_soon` and `call_later`, tasks and their combinators (`gather!`,
+//! `wait`, `wait_for`, `timeout`, `shield`, `as_completed`, `TaskGroup`), and
+//! virtual time for testing timeouts, under asyncio's names and with its
+//! semantics. This crate is the facade: it re-exports the tulip crates, each
+//! of which can also be used on its own.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! async fn compute(x: u64, y: u64) -> u64 {
+//!     tulip::sleep(Duration::from_millis(1)).await;
+//!     x + y
+//! }
+//!
+//! let sum = tulip::run(async {
+//!     let (a, b) = tulip::gather!(compute(1, 2), compute(3, 4)).await;
+//!     a + b
+//! })?;
+//! assert_eq!(sum, 10);
+//! # Ok::<(), tulip::RunError>(())
+//! ```
+
+#[doc(inline)]
+pub use tulip_executor::{
+    AbortOnDropHandle, AsCompleted, Builder, CallbackHandle, ChildFailure, ConcurrentFuture,
+    EventLoop, ExceptionContext, GroupSpawnError, GroupSpawner, Handle, JoinError, JoinHandle,
+    NoRunningLoop, PanicPayload, ReturnWhen, RunError, SpawnError, Task, TaskGroup, TaskGroupError,
+    TaskId, TaskState, ThreadsafeError, ThreadsafeHandle, Timeout, TimeoutError, TimerHandle,
+    all_tasks, as_completed, current_task, default_exception_handler, gather, gather_all, run,
+    shield, sleep, sleep_until, spawn, spawn_blocking, spawn_local, timeout, timeout_at, to_thread,
+    try_gather, wait, wait_for, yield_now,
+};
+
+/// Tasks: spawning with options, handles, introspection.
+pub mod task {
+    #[doc(inline)]
+    pub use tulip_executor::task::*;
+}
+
+/// The loop's clock: sleeping, deadlines, timeouts.
+pub mod time {
+    #[doc(inline)]
+    pub use tulip_executor::time::*;
+    #[doc(inline)]
+    pub use tulip_reactor::{Clock, Timer};
+}
+
+/// The task combinators: gather, wait, shield, as_completed, TaskGroup.
+pub mod combinators {
+    #[doc(inline)]
+    pub use tulip_executor::combinators::*;
+}
+
+/// The reactor under the loop: I/O readiness, timers and clocks.
+pub mod reactor {
+    #[doc(inline)]
+    pub use tulip_reactor::*;
+}

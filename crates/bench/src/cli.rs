@@ -1,0 +1,260 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::rt::RuntimeId;
+use crate::workloads::{ALL, Entry, Scale};
+
+/// `--help`.
+pub(crate) const USAGE: &str = "\
+usage: tulip-bench [OPTIONS] [ID...]
+
+Runs the benchmark workloads (all of them when no ID is given) on tulip,
+tokio (current_thread), tokio (multi_thread, 2 workers) and smol, each
+measurement in a fresh child process, and prints the medians side by side.
+An ID is a workload's id (E1), name (spawn_many) or both (E1_spawn_many).
+
+options:
+  --list             print the workload ids and exit
+  --reps N           repetitions per runtime, interleaved (default 5)
+  --runtimes A,B     only these runtimes (tulip, tokio_ct, tokio_mt, smol)
+  --quick            tiny sizes, to check that everything runs; writes no
+                     results.json unless --out is given
+  --timeout SECS     kill a measurement that runs longer (default 300)
+  --out PATH         where to write the JSON results
+                     (default <workspace>/target/bench/results.json)
+  -h, --help         this text";
+
+/// Default `--reps`.
+const DEFAULT_REPS: usize = 5;
+/// Default `--timeout`.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Print [`USAGE`].
+    Help,
+    /// Print the workload ids.
+    List,
+    /// Child mode: measure one workload once on one runtime, print the figure.
+    One {
+        /// The workload.
+        entry: &'static Entry,
+        /// The runtime.
+        runtime: RuntimeId,
+        /// Full or tiny sizes.
+        scale: Scale,
+    },
+    /// Parent mode: run the suite.
+    Suite(Options),
+}
+
+/// How to run the suite.
+#[derive(Debug)]
+pub(crate) struct Options {
+    /// The workloads, in table order.
+    pub(crate) entries: Vec<&'static Entry>,
+    /// The runtimes, in table order.
+    pub(crate) runtimes: Vec<RuntimeId>,
+    /// Repetitions per (workload, runtime).
+    pub(crate) reps: usize,
+    /// Full or tiny sizes.
+    pub(crate) scale: Scale,
+    /// Upper bound on one child's run time.
+    pub(crate) timeout: Duration,
+    /// Where to write `results.json`; `None` writes nothing.
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// `<workspace>/target/bench/results.json`.
+pub(crate) fn default_results_path() -> PathBuf {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workspace = workspace.canonicalize().unwrap_or(workspace);
+    workspace.join("target").join("bench").join("results.json")
+}
+
+/// The list of valid workload ids, for error messages.
+fn valid_ids() -> String {
+    ALL.iter()
+        .map(|entry| format!("{} ({})", entry.id, entry.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses the arguments (without the program name).
+pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut args = args.into_iter();
+    let mut ids = Vec::new();
+    let mut reps = DEFAULT_REPS;
+    let mut runtimes = RuntimeId::ALL.to_vec();
+    let mut scale = Scale::Full;
+    let mut timeout = DEFAULT_TIMEOUT;
+    let mut out = None;
+    let mut one = None;
+    let mut list = false;
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs {what}"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--list" => list = true,
+            "--quick" => scale = Scale::Tiny,
+            "--reps" => {
+                reps = value("a number")?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("--reps needs a positive number")?;
+            }
+            "--timeout" => {
+                let seconds: u64 = value("a number of seconds")?
+                    .parse()
+                    .ok()
+                    .filter(|&s| s > 0)
+                    .ok_or("--timeout needs a positive number of seconds")?;
+                timeout = Duration::from_secs(seconds);
+            }
+            "--out" => out = Some(PathBuf::from(value("a path")?)),
+            "--runtimes" => {
+                let names = value("a comma-separated list")?;
+                let mut chosen = Vec::new();
+                for name in names.split(',').filter(|name| !name.is_empty()) {
+                    let runtime = RuntimeId::from_name(name).ok_or_else(|| {
+                        format!("unknown runtime `{name}`; valid: tulip, tokio_ct, tokio_mt, smol")
+                    })?;
+                    if !chosen.contains(&runtime) {
+                        chosen.push(runtime);
+                    }
+                }
+                if chosen.is_empty() {
+                    return Err("--runtimes needs at least one runtime".into());
+                }
+                // Keep table order whatever the order given.
+                runtimes = RuntimeId::ALL
+                    .into_iter()
+                    .filter(|runtime| chosen.contains(runtime))
+                    .collect();
+            }
+            "--one" => {
+                let id = value("a workload id")?;
+                let runtime = args
+                    .next()
+                    .ok_or("--one needs a workload id and a runtime")?;
+                one = Some((id, runtime));
+            }
+            _ if arg.starts_with('-') => return Err(format!("unknown option `{arg}`\n{USAGE}")),
+            _ => ids.push(arg),
+        }
+    }
+    if list {
+        return Ok(Command::List);
+    }
+    let mut entries: Vec<&'static Entry> = Vec::new();
+    for id in &ids {
+        let entry = Entry::find(id)
+            .ok_or_else(|| format!("unknown workload `{id}`; valid ids: {}", valid_ids()))?;
+        if !entries.iter().any(|known| known.id == entry.id) {
+            entries.push(entry);
+        }
+    }
+    if let Some((id, runtime)) = one {
+        let entry = Entry::find(&id)
+            .ok_or_else(|| format!("unknown workload `{id}`; valid ids: {}", valid_ids()))?;
+        let runtime =
+            RuntimeId::from_name(&runtime).ok_or_else(|| format!("unknown runtime `{runtime}`"))?;
+        return Ok(Command::One {
+            entry,
+            runtime,
+            scale,
+        });
+    }
+    if entries.is_empty() {
+        entries = ALL.iter().collect();
+    }
+    if out.is_none() && scale == Scale::Full {
+        out = Some(default_results_path());
+    }
+    Ok(Command::Suite(Options {
+        entries,
+        runtimes,
+        reps,
+        scale,
+        timeout,
+        out,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(line: &str) -> Result<Command, String> {
+        parse(line.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn no_arguments_run_everything_with_defaults() {
+        let Ok(Command::Suite(options)) = parse_str("") else {
+            panic!("expected a suite");
+        };
+        assert_eq!(options.entries.len(), ALL.len());
+        assert_eq!(options.runtimes, RuntimeId::ALL);
+        assert_eq!(options.reps, DEFAULT_REPS);
+        assert_eq!(options.scale, Scale::Full);
+        assert!(options.out.unwrap().ends_with("target/bench/results.json"));
+    }
+
+    #[test]
+    fn ids_reps_and_runtimes() {
+        let Ok(Command::Suite(options)) =
+            parse_str("t1 E1_spawn_many spawn_many --reps=7 --runtimes smol,tulip --quick")
+        else {
+            panic!("expected a suite");
+        };
+        let ids: Vec<_> = options.entries.iter().map(|entry| entry.id).collect();
+        assert_eq!(ids, ["T1", "E1"]);
+        assert_eq!(options.reps, 7);
+        assert_eq!(options.runtimes, [RuntimeId::Tulip, RuntimeId::Smol]);
+        assert_eq!(options.scale, Scale::Tiny);
+        assert!(options.out.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_valid_choices() {
+        let error = parse_str("E9").unwrap_err();
+        assert!(error.contains("unknown workload `E9`"), "{error}");
+        assert!(error.contains("E1 (spawn_many)"), "{error}");
+        assert!(parse_str("--reps 0").is_err());
+        assert!(parse_str("--runtimes uvloop").is_err());
+        assert!(parse_str("--frobnicate").is_err());
+    }
+
+    #[test]
+    fn child_mode() {
+        let Ok(Command::One {
+            entry,
+            runtime,
+            scale,
+        }) = parse_str("--one E4 tokio_mt")
+        else {
+            panic!("expected --one");
+        };
+        assert_eq!(
+            (entry.id, runtime, scale),
+            ("E4", RuntimeId::TokioMt, Scale::Full)
+        );
+        assert!(matches!(parse_str("--list E1"), Ok(Command::List)));
+    }
+}

@@ -1,0 +1,279 @@
+//! Medians, the best peer, the ratio, and their table and JSON forms.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+use crate::rt::RuntimeId;
+use crate::workloads::{ALL, Entry};
+
+/// One workload's results: the median of each runtime that produced a figure.
+#[derive(Debug)]
+pub(crate) struct Row {
+    /// The workload.
+    pub(crate) entry: &'static Entry,
+    /// The median per runtime, for the runtimes with at least one figure.
+    pub(crate) medians: Vec<(RuntimeId, f64)>,
+    /// What went wrong, one line per failed measurement.
+    pub(crate) failures: Vec<String>,
+}
+
+impl Row {
+    /// The row of `entry` from each runtime's figures.
+    pub(crate) fn new(
+        entry: &'static Entry,
+        samples: &[(RuntimeId, Vec<f64>)],
+        failures: Vec<String>,
+    ) -> Row {
+        let medians = samples
+            .iter()
+            .filter_map(|(runtime, values)| median(values).map(|m| (*runtime, m)))
+            .collect();
+        Row {
+            entry,
+            medians,
+            failures,
+        }
+    }
+
+    /// The median of `runtime`, if it has one.
+    pub(crate) fn value(&self, runtime: RuntimeId) -> Option<f64> {
+        self.medians
+            .iter()
+            .find(|(rt, _)| *rt == runtime)
+            .map(|&(_, value)| value)
+    }
+
+    /// Whether `a` is better than `b` in this workload's unit.
+    fn better(&self, a: f64, b: f64) -> bool {
+        if self.entry.unit.higher_is_better {
+            a > b
+        } else {
+            a < b
+        }
+    }
+
+    /// The best of tulip's peers and its median.
+    pub(crate) fn best_peer(&self) -> Option<(RuntimeId, f64)> {
+        self.medians
+            .iter()
+            .copied()
+            .filter(|(runtime, _)| runtime.is_peer())
+            .reduce(|best, next| {
+                if self.better(next.1, best.1) {
+                    next
+                } else {
+                    best
+                }
+            })
+    }
+
+    /// tulip against its best peer, oriented so that >= 1 means tulip is at
+    /// least as good: tulip / best for higher-is-better units, best / tulip
+    /// for lower-is-better ones.
+    pub(crate) fn ratio(&self) -> Option<f64> {
+        let tulip = self.value(RuntimeId::Tulip)?;
+        let (_, best) = self.best_peer()?;
+        let ratio = if self.entry.unit.higher_is_better {
+            tulip / best
+        } else {
+            best / tulip
+        };
+        ratio.is_finite().then_some(ratio)
+    }
+}
+
+/// The median of `values`, `None` if empty.
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+/// `value` with three or so significant digits.
+pub(crate) fn format_value(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 100.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// The results table, in Markdown, with the notes of the workloads shown
+/// and any failures under it.
+pub(crate) fn table(rows: &[Row], reps: usize) -> String {
+    let mut header = vec!["id", "workload", "unit"];
+    header.extend(RuntimeId::ALL.map(RuntimeId::name));
+    header.extend(["best peer", "ratio"]);
+    let mut lines: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
+    for row in rows {
+        let mut cells = vec![
+            row.entry.id.to_owned(),
+            row.entry.name.to_owned(),
+            row.entry.unit.label.to_owned(),
+        ];
+        for runtime in RuntimeId::ALL {
+            cells.push(
+                row.value(runtime)
+                    .map_or_else(|| "-".to_owned(), format_value),
+            );
+        }
+        cells.push(
+            row.best_peer()
+                .map_or("-", |(runtime, _)| runtime.name())
+                .to_owned(),
+        );
+        cells.push(
+            row.ratio()
+                .map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.2}")),
+        );
+        lines.push(cells);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| {
+            lines
+                .iter()
+                .map(|cells| cells[column].len())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    // Text columns to the left, numbers to the right.
+    let numeric = |column: usize| (3..header.len()).contains(&column) && column != header.len() - 2;
+    let mut out = String::new();
+    for (index, cells) in lines.iter().enumerate() {
+        out.push('|');
+        for (column, cell) in cells.iter().enumerate() {
+            let width = widths[column];
+            if numeric(column) {
+                let _ = write!(out, " {cell:>width$} |");
+            } else {
+                let _ = write!(out, " {cell:<width$} |");
+            }
+        }
+        out.push('\n');
+        if index == 0 {
+            out.push('|');
+            for (column, &width) in widths.iter().enumerate() {
+                let dashes = "-".repeat(width);
+                if numeric(column) {
+                    let _ = write!(out, " {dashes}:|");
+                } else {
+                    let _ = write!(out, " {dashes} |");
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Medians of {reps} interleaved repetitions, each in a fresh process. \
+         ratio >= 1.00: tulip is at least as good as its best peer."
+    );
+    for entry in ALL {
+        if let Some(note) = entry.note
+            && rows.iter().any(|row| row.entry.id == entry.id)
+        {
+            let _ = writeln!(out, "Note {note}.");
+        }
+    }
+    for failure in rows.iter().flat_map(|row| &row.failures) {
+        let _ = writeln!(out, "FAILED {failure}");
+    }
+    out
+}
+
+/// The rows as the JSON list written to `results.json`.
+pub(crate) fn json(rows: &[Row]) -> Value {
+    let list = rows
+        .iter()
+        .map(|row| {
+            let peers: Map<String, Value> = row
+                .medians
+                .iter()
+                .filter(|(runtime, _)| runtime.is_peer())
+                .map(|&(runtime, value)| (runtime.name().to_owned(), json!(value)))
+                .collect();
+            json!({
+                "id": row.entry.id,
+                "workload": row.entry.name,
+                "unit": row.entry.unit.label,
+                "higher_is_better": row.entry.unit.higher_is_better,
+                "tulip": row.value(RuntimeId::Tulip),
+                "peers": peers,
+                "best_peer": row.best_peer().map(|(runtime, _)| runtime.name()),
+                "ratio": row.ratio(),
+            })
+        })
+        .collect();
+    Value::Array(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, values: &[(RuntimeId, &[f64])]) -> Row {
+        let entry = Entry::find(id).unwrap();
+        let samples: Vec<_> = values.iter().map(|(rt, v)| (*rt, v.to_vec())).collect();
+        Row::new(entry, &samples, Vec::new())
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn lower_is_better_ratio_is_best_peer_over_tulip() {
+        let row = row(
+            "E1",
+            &[
+                (RuntimeId::Tulip, &[50.0, 40.0, 45.0]),
+                (RuntimeId::TokioCt, &[30.0]),
+                (RuntimeId::TokioMt, &[60.0]),
+                (RuntimeId::Smol, &[]),
+            ],
+        );
+        assert_eq!(row.value(RuntimeId::Tulip), Some(45.0));
+        assert_eq!(row.value(RuntimeId::Smol), None);
+        assert_eq!(row.best_peer(), Some((RuntimeId::TokioCt, 30.0)));
+        let ratio = row.ratio().unwrap();
+        assert!((ratio - 30.0 / 45.0).abs() < 1e-12);
+
+        let json = json(&[row]);
+        assert_eq!(json[0]["id"], "E1");
+        assert_eq!(json[0]["tulip"], 45.0);
+        assert_eq!(json[0]["peers"]["tokio_mt"], 60.0);
+        assert!(json[0]["peers"].get("smol").is_none());
+        assert_eq!(json[0]["best_peer"], "tokio_ct");
+        assert_eq!(json[0]["higher_is_better"], false);
+    }
+
+    #[test]
+    fn missing_tulip_has_no_ratio_and_the_table_says_so() {
+        let row = row("T2", &[(RuntimeId::Smol, &[1.0, 2.0])]);
+        assert_eq!(row.ratio(), None);
+        let table = table(&[row], 2);
+        assert!(table.contains("| T2 "), "{table}");
+        assert!(table.contains("smol"), "{table}");
+    }
+
+    #[test]
+    fn notes_only_for_workloads_shown() {
+        let shown = table(&[row("E4", &[(RuntimeId::Tulip, &[1.0])])], 1);
+        assert!(shown.contains("Note E4:"), "{shown}");
+        assert!(!shown.contains("Note M1:"), "{shown}");
+    }
+}

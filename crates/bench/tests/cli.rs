@@ -1,0 +1,66 @@
+//! The `tulip-bench` binary end to end, at tiny sizes: listing, argument
+//! errors, and a suite run through child processes down to `results.json`.
+
+use std::process::{Command, Output};
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tulip-bench"))
+        .args(args)
+        .output()
+        .expect("run tulip-bench")
+}
+
+#[test]
+fn list_prints_every_id() {
+    let output = bench(&["--list"]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for id in ["E1", "E2", "E3", "E4", "T1", "T2", "M1"] {
+        assert!(
+            stdout.lines().any(|line| line.starts_with(id)),
+            "{id} missing:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn unknown_id_is_an_error_listing_the_valid_ones() {
+    let output = bench(&["E1", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("unknown workload `nope`"), "{stderr}");
+    assert!(stderr.contains("T2 (sleep_many)"), "{stderr}");
+}
+
+#[test]
+fn quick_suite_runs_children_and_writes_json() {
+    let out = std::env::temp_dir().join(format!("tulip-bench-test-{}.json", std::process::id()));
+    let out_arg = out.to_str().unwrap();
+    let output = bench(&["--quick", "--reps", "3", "--out", out_arg, "E1", "t1", "M1"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("| E1 "), "{stdout}");
+    assert!(stdout.contains("| T1 "), "{stdout}");
+    assert!(stdout.contains("Note M1:"), "{stdout}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let rows = json.as_array().unwrap();
+    let ids: Vec<_> = rows.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["E1", "T1", "M1"]);
+    for row in rows {
+        assert!(row["tulip"].is_number(), "{row}");
+        assert!(row["ratio"].is_number(), "{row}");
+        assert_eq!(row["higher_is_better"], false);
+        for peer in ["tokio_ct", "tokio_mt", "smol"] {
+            assert!(row["peers"][peer].is_number(), "{peer} in {row}");
+        }
+        let best = row["best_peer"].as_str().unwrap();
+        assert!(["tokio_ct", "tokio_mt", "smol"].contains(&best), "{row}");
+    }
+}

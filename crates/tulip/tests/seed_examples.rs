@@ -1,0 +1,135 @@
+//! Snapshot tests of the seed examples: each example of `examples/` is
+//! included as a module and its output compared with
+//! `tests/snapshots/seed_examples__<example>.snap`, reviewed against what the
+//! Python program it ports prints.
+
+// Every example declares its own `mod common` so that it also builds alone;
+// included together here, the helpers are compiled once per example.
+#![allow(clippy::duplicate_mod)]
+
+use std::error::Error;
+use std::io::Write;
+
+// Each example's `main` is for running it alone; the tests call `run`.
+#[allow(dead_code)]
+#[path = "../../../examples/call_later.rs"]
+mod call_later;
+#[allow(dead_code)]
+#[path = "../../../examples/gather_factorials.rs"]
+mod gather_factorials;
+#[allow(dead_code)]
+#[path = "../../../examples/gather_return_exceptions.rs"]
+mod gather_return_exceptions;
+#[allow(dead_code)]
+#[path = "../../../examples/introspection.rs"]
+mod introspection;
+#[allow(dead_code)]
+#[path = "../../../examples/run_coroutine_threadsafe.rs"]
+mod run_coroutine_threadsafe;
+#[allow(dead_code)]
+#[path = "../../../examples/say_after.rs"]
+mod say_after;
+#[allow(dead_code)]
+#[path = "../../../examples/shield.rs"]
+mod shield;
+#[allow(dead_code)]
+#[path = "../../../examples/taxi_simulation.rs"]
+mod taxi_simulation;
+#[allow(dead_code)]
+#[path = "../../../examples/wait_for_timeout.rs"]
+mod wait_for_timeout;
+#[allow(dead_code)]
+#[path = "../../../examples/wait_return_when.rs"]
+mod wait_return_when;
+
+/// An example's entry point: runs it, printing to the writer.
+type Example = fn(&mut dyn Write) -> Result<(), Box<dyn Error>>;
+
+/// Runs an example and returns what it printed.
+fn output(run: Example) -> String {
+    let mut printed = Vec::new();
+    if let Err(error) = run(&mut printed) {
+        panic!("the example failed: {error}");
+    }
+    match String::from_utf8(printed) {
+        Ok(text) => text,
+        Err(error) => panic!("the example printed invalid UTF-8: {error}"),
+    }
+}
+
+/// Replaces the number of every default task name (`Task-17`) with `N`:
+/// tasks are numbered process-wide, as in asyncio, so the numbers depend on
+/// which tests ran first.
+fn redact_task_numbers(text: &str) -> String {
+    let mut redacted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("Task-") {
+        let (before, after) = rest.split_at(at + "Task-".len());
+        redacted.push_str(before);
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            redacted.push('N');
+        }
+        rest = &after[digits..];
+    }
+    redacted.push_str(rest);
+    redacted
+}
+
+#[test]
+fn call_later() {
+    insta::assert_snapshot!(output(call_later::run));
+}
+
+#[test]
+fn taxi_simulation() {
+    insta::assert_snapshot!(output(taxi_simulation::run));
+}
+
+#[test]
+fn say_after() {
+    insta::assert_snapshot!(output(say_after::run));
+}
+
+#[test]
+fn gather_factorials() {
+    insta::assert_snapshot!(output(gather_factorials::run));
+}
+
+#[test]
+fn gather_return_exceptions() {
+    insta::assert_snapshot!(output(gather_return_exceptions::run));
+}
+
+#[test]
+fn shield() {
+    insta::assert_snapshot!(output(shield::run));
+}
+
+#[test]
+fn wait_for_timeout() {
+    insta::assert_snapshot!(output(wait_for_timeout::run));
+}
+
+#[test]
+fn wait_return_when() {
+    insta::assert_snapshot!(output(wait_return_when::run));
+}
+
+#[test]
+fn run_coroutine_threadsafe() {
+    insta::assert_snapshot!(output(run_coroutine_threadsafe::run));
+}
+
+#[test]
+fn introspection() {
+    insta::assert_snapshot!(redact_task_numbers(&output(introspection::run)));
+}
+
+#[test]
+fn redaction_keeps_everything_but_task_numbers() {
+    assert_eq!(
+        redact_task_numbers("['Task-12', 'Task-', 'worker-1'] Task-3"),
+        "['Task-N', 'Task-', 'worker-1'] Task-N"
+    );
+}

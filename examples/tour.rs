@@ -1,0 +1,59 @@
+//! A tour of asyncio in tulip: every seed example, one after another.
+//!
+//! Each stop prints a heading naming the asyncio idea, then the example's
+//! output (see each example's source for the Python program it ports). All
+//! of them run on virtual time, so the tour takes well under a second.
+//!
+//! ```text
+//! cargo run --example tour
+//! ```
+
+// Every example declares its own `mod common` so that it also builds alone;
+// included together here, the helpers are compiled once per example.
+#![allow(clippy::duplicate_mod)]
+
+use std::error::Error;
+use std::io::{self, Write};
+
+/// An example's entry point: runs it, printing to the writer.
+type Example = fn(&mut dyn Write) -> Result<(), Box<dyn Error>>;
+
+/// Declares the stops of the tour, in order: each line names an example
+/// (a file of this directory) and the heading it is shown under.
+macro_rules! tour {
+    ($($example:ident => $heading:literal,)*) => {
+        $(
+            // Only `run` is used here; each example's `main` is for running it alone.
+            #[allow(dead_code)]
+            mod $example;
+        )*
+
+        /// The stops of the tour: heading and example.
+        const STOPS: &[(&str, Example)] = &[$(($heading, $example::run),)*];
+    };
+}
+
+tour! {
+    call_later => "loop.call_soon, loop.call_later, loop.call_at: callbacks on the loop",
+    taxi_simulation => "a discrete-event simulation: three taxis on virtual time",
+    say_after => "await vs asyncio.create_task: waiting one after another or side by side",
+    gather_factorials => "asyncio.gather: running tasks concurrently",
+    gather_return_exceptions => "asyncio.gather(return_exceptions=True): errors as results",
+    shield => "asyncio.shield: protecting a task from cancellation",
+    wait_for_timeout => "asyncio.wait_for: timeouts",
+    wait_return_when => "asyncio.wait: FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED",
+    run_coroutine_threadsafe => "asyncio.run_coroutine_threadsafe: submitting from another thread",
+    introspection => "asyncio.current_task, asyncio.all_tasks: introspection",
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let mut stdout = io::stdout().lock();
+    for (number, (heading, example)) in STOPS.iter().enumerate() {
+        if number > 0 {
+            writeln!(stdout)?;
+        }
+        writeln!(stdout, "=== {heading} ===")?;
+        example(&mut stdout)?;
+    }
+    Ok(())
+}
