@@ -196,14 +196,20 @@ impl Schedule for Arc<PoolShared> {
             return;
         }
         state.queue.push_back(job);
-        if state.idle > 0 {
-            drop(state);
+        // A burst must not wait on one idle thread: start another whenever
+        // the queue holds more jobs than there are idle threads to take them.
+        let wake_idle = state.idle > 0;
+        let start = (state.queue.len() > state.idle && state.threads < self.config.max_threads)
+            .then(|| {
+                state.threads += 1;
+                state.next_thread_id += 1;
+                state.next_thread_id
+            });
+        drop(state);
+        if wake_idle {
             self.work_available.notify_one();
-        } else if state.threads < self.config.max_threads {
-            state.threads += 1;
-            state.next_thread_id += 1;
-            let id = state.next_thread_id;
-            drop(state);
+        }
+        if let Some(id) = start {
             self.start_thread(id);
         }
     }
@@ -329,6 +335,43 @@ mod tests {
         assert!(pool.shutdown(None));
         assert_eq!(pool.threads(), 0);
         assert_eq!(pool.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_burst_of_jobs_starts_threads_even_with_an_idle_one() {
+        let pool = BlockingPool::new(
+            PoolConfig {
+                max_threads: 4,
+                keep_alive: Duration::from_secs(10),
+            },
+            None,
+        );
+        // One thread, now idle.
+        let first = spawn_blocking_on(&pool, || (), Location::caller());
+        assert!(crate::threadsafe::block_on_handle(first, None).is_ok());
+        // Four jobs that can only finish together: they need four threads.
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let jobs: Vec<_> = (0..4)
+            .map(|_| {
+                let barrier = barrier.clone();
+                spawn_blocking_on(
+                    &pool,
+                    move || barrier.wait().is_leader(),
+                    Location::caller(),
+                )
+            })
+            .collect();
+        let leaders = jobs
+            .into_iter()
+            .map(|job| {
+                crate::threadsafe::block_on_handle(job, None)
+                    .unwrap()
+                    .unwrap()
+            })
+            .filter(|&leader| leader)
+            .count();
+        assert_eq!(leaders, 1);
+        assert!(pool.shutdown(None));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::event_loop::shared::{Remote, Shared};
 use crate::event_loop::{CallbackHandle, ThreadsafeHandle, TimerHandle};
 use crate::task::{self, JoinHandle, Schedule, TaskBuilder};
 use crate::threadsafe::ConcurrentFuture;
+use crate::util::deadline_after;
 
 /// A cheap, clonable, `Send + Sync` reference to an event loop: what other
 /// threads use to hand it work, and what [`Handle::current`] (asyncio's
@@ -111,7 +112,7 @@ impl Handle {
         delay: Duration,
         callback: impl FnOnce() + 'static,
     ) -> Result<TimerHandle, SpawnError> {
-        self.call_at(self.time() + delay, callback)
+        self.call_at(deadline_after(self.time(), delay), callback)
     }
 
     /// Schedules `callback` to run at `when`; only on the loop's thread while

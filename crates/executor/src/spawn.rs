@@ -158,6 +158,9 @@ where
     // `Shared::push_remote`, whose queue only this thread drains, and `close`
     // (on this thread) shuts the task down before it marks the loop closed,
     // after which the task is complete and no Runnable of it is made again.
+    // The registry's `Task`, dropped only at `release` (completion), keeps the
+    // last reference on this side, so a waker or handle dropped on another
+    // thread never frees an unfinished future there.
     let (runnable, handle, task) =
         unsafe { task::spawn_local(future, inner.shared.clone(), builder) };
     inner.shared.register(&task);

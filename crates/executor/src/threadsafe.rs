@@ -3,9 +3,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use crate::event_loop::shared::lock;
@@ -20,6 +19,8 @@ pub struct ConcurrentFuture<T> {
     // Locked only to poll or inspect, never while a thread waits, so `cancel`
     // and `done` from one thread never wait for `result` on another.
     handle: Mutex<JoinHandle<T>>,
+    /// What the task's completion wakes: every thread blocked in `result`.
+    signal: Arc<Signal>,
 }
 
 /// Why [`ConcurrentFuture::result`] gave no value.
@@ -38,12 +39,15 @@ impl<T> ConcurrentFuture<T> {
     pub(crate) fn new(handle: JoinHandle<T>) -> ConcurrentFuture<T> {
         ConcurrentFuture {
             handle: Mutex::new(handle),
+            signal: Arc::new(Signal::default()),
         }
     }
 
     /// Blocks this thread until the task's output is there, or `timeout`
     /// passes (`None`: no limit). Do not call it on the loop's own thread:
-    /// the loop could not run the task meanwhile.
+    /// the loop could not run the task meanwhile. Several threads may wait at
+    /// once: all are woken at completion, one receives the output and the
+    /// others [`JoinError::OutputTaken`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -64,7 +68,7 @@ impl<T> ConcurrentFuture<T> {
     /// [`ThreadsafeError::Task`] when the task panicked or was cancelled.
     pub fn result(&self, timeout: Option<Duration>) -> Result<T, ThreadsafeError> {
         let deadline = timeout.map(|timeout| Instant::now() + timeout);
-        wait_for_handle(&self.handle, deadline)
+        wait_for_handle(&self.handle, &self.signal, deadline)
     }
 
     /// Cancels the task (see [`JoinHandle::cancel`]).
@@ -90,36 +94,59 @@ impl<T> Future for ConcurrentFuture<T> {
     }
 }
 
-/// Wakes a parked thread.
-struct ThreadWaker(Thread);
+/// Wakes every thread waiting in [`ConcurrentFuture::result`]: a generation
+/// counter under a mutex, so a wake between a waiter's poll and its wait is
+/// never lost.
+#[derive(Debug, Default)]
+struct Signal {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
 
-impl Wake for ThreadWaker {
+impl Wake for Signal {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        *lock(&self.generation) += 1;
+        self.changed.notify_all();
     }
 }
 
 fn wait_for_handle<T>(
     handle: &Mutex<JoinHandle<T>>,
+    signal: &Arc<Signal>,
     deadline: Option<Instant>,
 ) -> Result<T, ThreadsafeError> {
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    // One waker for every waiter, so a second waiter does not displace the
+    // first from the handle's single awaiter slot.
+    let waker = Waker::from(signal.clone());
     let mut context = Context::from_waker(&waker);
     loop {
+        let seen = *lock(&signal.generation);
         let polled = Pin::new(&mut *lock(handle)).poll(&mut context);
         if let Poll::Ready(output) = polled {
             return output.map_err(ThreadsafeError::from);
         }
-        match deadline {
-            None => thread::park(),
-            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => thread::park_timeout(left),
-                _ => return Err(ThreadsafeError::Timeout),
-            },
+        let mut generation = lock(&signal.generation);
+        while *generation == seen {
+            generation = match deadline {
+                None => signal
+                    .changed
+                    .wait(generation)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => {
+                        signal
+                            .changed
+                            .wait_timeout(generation, left)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0
+                    }
+                    _ => return Err(ThreadsafeError::Timeout),
+                },
+            };
         }
     }
 }
@@ -131,7 +158,7 @@ pub(crate) fn block_on_handle<T>(
     timeout: Option<Duration>,
 ) -> Result<Result<T, JoinError>, ()> {
     let deadline = timeout.map(|timeout| Instant::now() + timeout);
-    match wait_for_handle(&Mutex::new(handle), deadline) {
+    match wait_for_handle(&Mutex::new(handle), &Arc::new(Signal::default()), deadline) {
         Ok(value) => Ok(Ok(value)),
         Err(ThreadsafeError::Task(error)) => Ok(Err(error)),
         Err(ThreadsafeError::Timeout) => Err(()),

@@ -16,6 +16,7 @@ use pin_project_lite::pin_project;
 use tulip_reactor::{Reactor, Timer};
 
 use crate::event_loop::shared::lock;
+use crate::util::deadline_after;
 
 /// The running loop's clock now, if a loop is running on this thread.
 fn loop_now() -> Option<Instant> {
@@ -229,7 +230,7 @@ impl Timeout {
     /// of the work under the scope.
     pub fn after(delay: Duration) -> Timeout {
         match loop_now() {
-            Some(now) => Timeout::at(Some(now + delay)),
+            Some(now) => Timeout::at(Some(deadline_after(now, delay))),
             None => {
                 let scope = Timeout::at(None);
                 lock(&scope.state).delay = Some(delay);
@@ -282,7 +283,7 @@ impl Timeout {
         let mut state = lock(&self.state);
         if let Some(delay) = state.delay.take() {
             let now = loop_now().unwrap_or_else(Instant::now);
-            state.deadline = Some(now + delay);
+            state.deadline = Some(deadline_after(now, delay));
             state.version += 1;
         }
     }

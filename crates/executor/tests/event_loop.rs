@@ -379,3 +379,58 @@ fn yield_now_lets_every_ready_task_run_once() {
         .unwrap();
     assert_eq!(*order.borrow(), ["a0", "b0", "a1", "b1", "a2", "b2"]);
 }
+
+#[test]
+fn stop_from_another_thread_wakes_a_loop_with_nothing_to_do() {
+    let event_loop = EventLoop::new().unwrap();
+    let handle = event_loop.handle();
+    let stopper = std::thread::spawn(move || {
+        // No timer is armed: only the stop request can end the run.
+        std::thread::sleep(Duration::from_millis(10));
+        handle.stop();
+    });
+    event_loop.run_forever().unwrap();
+    stopper.join().unwrap();
+}
+
+#[test]
+fn the_running_loop_stays_current_after_another_loop_is_refused_or_dropped() {
+    let event_loop = EventLoop::new().unwrap();
+    event_loop
+        .run_until_complete(async {
+            assert!(matches!(
+                tulip_executor::run(async {}),
+                Err(RunError::AnotherLoopRunning)
+            ));
+            drop(EventLoop::new().unwrap());
+            assert!(tulip_executor::Handle::current().is_ok());
+            let task = tulip_executor::task::Builder::new().spawn(async { 1 });
+            assert_eq!(task.unwrap().await.unwrap(), 1);
+        })
+        .unwrap();
+}
+
+#[test]
+fn the_longest_delays_mean_never_rather_than_a_panic() {
+    let event_loop = virtual_loop();
+    let fired = log();
+    {
+        let fired = fired.clone();
+        event_loop
+            .call_later(Duration::MAX, move || push(&fired, "fired"))
+            .unwrap();
+    }
+    let handle = event_loop.handle();
+    let outcome = event_loop
+        .run_until_complete(async move {
+            handle
+                .call_later(Duration::MAX, || unreachable!("never due"))
+                .unwrap();
+            let value = tulip_executor::wait_for(async { 5 }, Some(Duration::MAX)).await;
+            let slept = tulip_executor::timeout(Duration::MAX, sleep(Duration::from_secs(1))).await;
+            (value, slept)
+        })
+        .unwrap();
+    assert_eq!(outcome, (Ok(5), Ok(())));
+    assert!(fired.borrow().is_empty());
+}

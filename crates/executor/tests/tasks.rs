@@ -484,3 +484,64 @@ fn virtual_time_does_not_jump_while_blocking_work_is_in_flight() {
     assert_eq!(order, ["blocking job", "timer"]);
     assert_eq!(elapsed, Duration::from_secs(3600));
 }
+
+#[test]
+fn several_threads_waiting_on_one_concurrent_future_all_return() {
+    let event_loop = EventLoop::new().unwrap();
+    let future = Arc::new(
+        event_loop
+            .handle()
+            .run_coroutine_threadsafe(async { 5 })
+            .unwrap(),
+    );
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let future = future.clone();
+            std::thread::spawn(move || future.result(None))
+        })
+        .collect();
+    let waiters = event_loop
+        .run_until_complete(async move {
+            while !waiters.iter().all(|waiter| waiter.is_finished()) {
+                sleep(Duration::from_millis(1)).await;
+            }
+            waiters
+        })
+        .unwrap();
+    let mut outcomes: Vec<String> = waiters
+        .into_iter()
+        .map(|waiter| match waiter.join().unwrap() {
+            Ok(value) => format!("value {value}"),
+            Err(error) => format!("error {error}"),
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes[1], "value 5");
+    assert!(outcomes[0].starts_with("error"), "{outcomes:?}");
+}
+
+#[test]
+fn run_keeps_the_loop_running_for_blocking_jobs_that_need_it() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let flag = done.clone();
+    tulip_executor::run(async move {
+        let handle = tulip_executor::Handle::current().unwrap();
+        tulip_executor::spawn_blocking(move || {
+            // Submits work back to the loop and blocks on it: the loop must
+            // still run after the main future has returned.
+            let value = handle
+                .run_coroutine_threadsafe(async {
+                    sleep(Duration::from_millis(1)).await;
+                    41
+                })
+                .unwrap()
+                .result(None)
+                .unwrap();
+            flag.store(value + 1, Ordering::SeqCst);
+        })
+        .detach();
+    })
+    .unwrap();
+    assert_eq!(done.load(Ordering::SeqCst), 42);
+}

@@ -59,3 +59,8 @@ pub mod reactor {
     #[doc(inline)]
     pub use tulip_reactor::*;
 }
+
+/// The README's example, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

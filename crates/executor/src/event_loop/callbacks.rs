@@ -139,6 +139,8 @@ impl fmt::Debug for TimerHandle {
 pub(crate) struct ArmedCallback {
     pub(crate) callback: Rc<Callback>,
     pub(crate) timer: TimerKey,
+    /// Tells this timer from a later one armed in the same slot.
+    pub(crate) sequence: u64,
 }
 
 impl ArmedCallback {
@@ -153,11 +155,16 @@ impl ArmedCallback {
 pub(crate) struct TimerWaker {
     shared: Arc<Shared>,
     key: usize,
+    sequence: u64,
 }
 
 impl TimerWaker {
-    pub(crate) fn waker(shared: Arc<Shared>, key: usize) -> Waker {
-        Waker::from(Arc::new(TimerWaker { shared, key }))
+    pub(crate) fn waker(shared: Arc<Shared>, key: usize, sequence: u64) -> Waker {
+        Waker::from(Arc::new(TimerWaker {
+            shared,
+            key,
+            sequence,
+        }))
     }
 }
 
@@ -167,9 +174,14 @@ impl Wake for TimerWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let fired = context::try_local(&self.shared, self.key, |inner, key| inner.timer_fired(key));
-        if let Err(key) = fired {
-            drop(self.shared.push_remote(Remote::Timer(key)));
+        let fired = context::try_local(&self.shared, (), |inner, ()| {
+            inner.timer_fired(self.key, self.sequence);
+        });
+        if fired.is_err() {
+            drop(
+                self.shared
+                    .push_remote(Remote::Timer(self.key, self.sequence)),
+            );
         }
     }
 }

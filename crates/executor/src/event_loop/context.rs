@@ -1,10 +1,16 @@
 //! The thread's running loop: one thread-local slot, set while a loop runs.
+//!
+//! Every access goes through `try_with`: a waker may fire from a thread-local
+//! destructor at thread exit, after this slot is gone, and must then take the
+//! remote path instead of panicking.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::inner::Ready;
 use super::{LoopInner, Shared};
+use crate::task::Runnable;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<LoopInner>>> = const { RefCell::new(None) };
@@ -13,12 +19,17 @@ thread_local! {
 /// The loop running on this thread, if any. The `Rc` is cloned so that no
 /// borrow of the slot is held while the caller runs user code.
 pub(crate) fn current() -> Option<Rc<LoopInner>> {
-    CURRENT.with(|slot| slot.borrow().clone())
+    CURRENT
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// Whether a loop is running on this thread.
 pub(crate) fn is_set() -> bool {
-    CURRENT.with(|slot| slot.borrow().is_some())
+    CURRENT
+        .try_with(|slot| slot.borrow().is_some())
+        .unwrap_or(false)
 }
 
 /// Hands `value` to `f` with the running loop's state if this thread is running
@@ -28,33 +39,69 @@ pub(crate) fn try_local<T, R>(
     value: T,
     f: impl FnOnce(&LoopInner, T) -> R,
 ) -> Result<R, T> {
-    let owner = CURRENT.with(|slot| {
-        slot.borrow()
-            .as_ref()
-            .filter(|inner| Arc::ptr_eq(&inner.shared, shared))
-            .cloned()
-    });
+    let owner = CURRENT
+        .try_with(|slot| {
+            slot.borrow()
+                .as_ref()
+                .filter(|inner| Arc::ptr_eq(&inner.shared, shared))
+                .cloned()
+        })
+        .ok()
+        .flatten();
     match owner {
         Some(inner) => Ok(f(&inner, value)),
         None => Err(value),
     }
 }
 
-/// Marks `inner` as this thread's running loop until dropped.
+/// The waker's fast path: pushes `task` onto the ready queue if this thread
+/// is running the loop that owns `shared`, else gives it back. No user code
+/// runs here, so the slot stays borrowed and no `Rc` is cloned.
+pub(crate) fn schedule_local(shared: &Arc<Shared>, task: Runnable) -> Result<(), Runnable> {
+    let mut task = Some(task);
+    let pushed = CURRENT.try_with(|slot| match slot.borrow().as_deref() {
+        Some(inner) if Arc::ptr_eq(&inner.shared, shared) => {
+            if let Some(task) = task.take() {
+                inner.push_ready(Ready::Task(task));
+            }
+            true
+        }
+        _ => false,
+    });
+    match (pushed, task) {
+        (Ok(true), _) | (_, None) => Ok(()),
+        (_, Some(task)) => Err(task),
+    }
+}
+
+/// Marks `inner` as this thread's running loop until dropped, then restores
+/// whatever was there before.
 pub(crate) struct Entered {
+    previous: Option<Rc<LoopInner>>,
     _reactor: tulip_reactor::EnterGuard,
 }
 
 pub(crate) fn enter(inner: &Rc<LoopInner>) -> Entered {
     let reactor = inner.shared.reactor.enter();
-    CURRENT.with(|slot| *slot.borrow_mut() = Some(inner.clone()));
-    Entered { _reactor: reactor }
+    let previous = CURRENT
+        .try_with(|slot| slot.borrow_mut().replace(inner.clone()))
+        .ok()
+        .flatten();
+    Entered {
+        previous,
+        _reactor: reactor,
+    }
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        // Take the Rc out first so that its drop runs outside the borrow.
-        let previous = CURRENT.with(|slot| slot.borrow_mut().take());
-        drop(previous);
+        let previous = self.previous.take();
+        // Swap outside the borrow, so that dropping our `Rc` runs no code
+        // while the slot is borrowed.
+        let ours = CURRENT
+            .try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous))
+            .ok()
+            .flatten();
+        drop(ours);
     }
 }

@@ -24,17 +24,29 @@ use super::callbacks::{ArmedCallback, Callback, TimerHandle, TimerWaker};
 use super::exception::ExceptionContext;
 use super::shared::{Remote, Shared};
 use crate::task::{Runnable, Task};
+use crate::util::drop_quietly;
 
 /// How many operations a task may complete in one poll before the cooperative
 /// budget makes it yield (see `tulip_reactor::coop`).
 const TASK_BUDGET: u32 = 128;
 
-/// An entry of the ready queue.
+/// An entry of the ready queue: two words, so that a burst of ready tasks
+/// costs little memory (the rare thread-safe callback is boxed).
 pub(crate) enum Ready {
     Task(Runnable),
     Callback(Rc<Callback>),
-    Threadsafe(Box<dyn FnOnce() + Send>, Arc<AtomicBool>),
+    Threadsafe(Box<ThreadsafeCallback>),
 }
+
+/// A `call_soon_threadsafe` callback and its cancel flag.
+pub(crate) struct ThreadsafeCallback {
+    function: Box<dyn FnOnce() + Send>,
+    cancelled: Arc<AtomicBool>,
+}
+
+/// Capacity the ready queue keeps after a burst: a queue that grew larger
+/// shrinks back once it drains, returning the memory of the burst.
+const READY_CAPACITY_KEPT: usize = 1024;
 
 pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
@@ -42,6 +54,7 @@ pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
     ready: RefCell<VecDeque<Ready>>,
     armed: RefCell<Slab<ArmedCallback>>,
+    next_timer_sequence: Cell<u64>,
     pub(crate) running: Cell<bool>,
     /// Set while `close` shuts tasks down: no new local work is accepted.
     pub(crate) closing: Cell<bool>,
@@ -59,6 +72,7 @@ impl LoopInner {
             shared,
             ready: RefCell::new(VecDeque::new()),
             armed: RefCell::new(Slab::new()),
+            next_timer_sequence: Cell::new(0),
             running: Cell::new(false),
             closing: Cell::new(false),
             debug: Cell::new(false),
@@ -85,20 +99,29 @@ impl LoopInner {
         let mut armed = self.armed.borrow_mut();
         let entry = armed.vacant_entry();
         let key = entry.key();
-        let waker = TimerWaker::waker(self.shared.clone(), key);
+        let sequence = self.next_timer_sequence.get();
+        self.next_timer_sequence.set(sequence.wrapping_add(1));
+        let waker = TimerWaker::waker(self.shared.clone(), key, sequence);
         let timer = self.shared.reactor.arm_timer(when, &waker);
         entry.insert(ArmedCallback {
             callback: callback.clone(),
             timer,
+            sequence,
         });
         TimerHandle::new(callback, when, key, self.this.clone())
     }
 
-    /// A `call_later` timer fired: its callback joins the ready queue.
-    pub(crate) fn timer_fired(&self, key: usize) {
-        let fired = self.armed.borrow_mut().try_remove(key);
-        if let Some(armed) = fired {
-            self.push_ready(Ready::Callback(armed.callback));
+    /// A `call_later` timer fired: its callback joins the ready queue. The
+    /// sequence number tells a slot reused by a later timer from this one.
+    pub(crate) fn timer_fired(&self, key: usize, sequence: u64) {
+        let mut armed = self.armed.borrow_mut();
+        if armed
+            .get(key)
+            .is_some_and(|entry| entry.sequence == sequence)
+        {
+            let entry = armed.remove(key);
+            drop(armed);
+            self.push_ready(Ready::Callback(entry.callback));
         }
     }
 
@@ -112,7 +135,8 @@ impl LoopInner {
     }
 
     pub(crate) fn set_exception_handler(&self, handler: Option<ExceptionHandler>) {
-        *self.exception_handler.borrow_mut() = handler;
+        let previous = self.exception_handler.replace(handler);
+        drop_quietly(previous);
     }
 
     /// Hands `context` to the exception handler, or to the default one. A
@@ -146,11 +170,11 @@ impl LoopInner {
     /// virtual clock replaces the wait when nothing else could wake the loop).
     fn poll_reactor(&self) -> io::Result<()> {
         let reactor = &self.shared.reactor;
-        let busy = !self.ready.borrow().is_empty()
-            || self.shared.has_remote()
-            || self.shared.is_stopping();
-        let deadline = reactor.next_deadline();
-        if busy {
+        // Read what is in flight before what has arrived: work finishing in
+        // between has then already published its result (a job wakes its
+        // awaiter before it leaves the pool), and the clock cannot jump past it.
+        let outside = self.awaits_outside_world();
+        if !self.nothing_to_do() {
             // Readiness nobody awaits can stay queued in the kernel: skip the
             // syscall unless some task waits for I/O.
             if reactor.io_awaited() {
@@ -159,34 +183,39 @@ impl LoopInner {
             return Ok(());
         }
         let clock = reactor.clock();
-        match deadline {
-            Some(deadline) if clock.is_virtual() && !self.awaits_outside_world() => {
-                // Nothing can happen before the next timer: jump to it.
-                let _ = clock.advance_to(deadline);
+        let Some(deadline) = reactor.next_deadline() else {
+            return reactor.park(None, || self.nothing_to_do());
+        };
+        if clock.is_virtual() && !outside {
+            // Nothing can happen before the next timer: jump to it. A
+            // deadline beyond the clock's range is never reached.
+            if clock.advance_to(deadline).is_err() {
+                reactor.park(None, || self.nothing_to_do())?;
             }
-            Some(deadline) => {
-                let timeout = deadline.saturating_duration_since(reactor.now());
-                // On virtual time, stop waiting as soon as the outside world
-                // has nothing in flight any more: the clock may jump then.
-                let still_idle = || {
-                    !self.shared.has_remote()
-                        && (!clock.is_virtual() || self.awaits_outside_world())
-                };
-                let waited_since = Instant::now();
-                reactor.park(Some(timeout), still_idle)?;
-                let nothing_arrived = self.ready.borrow().is_empty() && !self.shared.has_remote();
-                if clock.is_virtual()
-                    && nothing_arrived
-                    && (!self.awaits_outside_world() || waited_since.elapsed() >= timeout)
-                {
-                    // Nothing came from the outside world while the timer
-                    // was due: the virtual clock moves on to it.
-                    let _ = clock.advance_to(deadline);
-                }
-            }
-            None => reactor.park(None, || !self.shared.has_remote())?,
+            return Ok(());
+        }
+        let timeout = deadline.saturating_duration_since(reactor.now());
+        // On virtual time, stop waiting as soon as the outside world has
+        // nothing in flight any more: the clock may jump then.
+        let still_idle =
+            || self.nothing_to_do() && (!clock.is_virtual() || self.awaits_outside_world());
+        let waited_since = Instant::now();
+        reactor.park(Some(timeout), still_idle)?;
+        if clock.is_virtual()
+            && self.nothing_to_do()
+            && (!self.awaits_outside_world() || waited_since.elapsed() >= timeout)
+        {
+            // Nothing came from the outside world while the timer was due:
+            // the virtual clock moves on to it.
+            let _ = clock.advance_to(deadline);
         }
         Ok(())
+    }
+
+    /// Whether nothing is queued, nothing arrived from other threads and no
+    /// stop was requested: the loop may sleep.
+    fn nothing_to_do(&self) -> bool {
+        self.ready.borrow().is_empty() && !self.shared.has_remote() && !self.shared.is_stopping()
     }
 
     /// Whether something outside the loop's timers may still wake it: a task
@@ -204,10 +233,14 @@ impl LoopInner {
             match work {
                 Remote::Task(task) => self.push_ready(Ready::Task(task)),
                 Remote::Callback(function, cancelled) => {
-                    self.push_ready(Ready::Threadsafe(function, cancelled));
+                    let callback = ThreadsafeCallback {
+                        function,
+                        cancelled,
+                    };
+                    self.push_ready(Ready::Threadsafe(Box::new(callback)));
                 }
                 Remote::Exception(context) => self.call_exception_handler(&context),
-                Remote::Timer(key) => self.timer_fired(key),
+                Remote::Timer(key, sequence) => self.timer_fired(key, sequence),
             }
         }
     }
@@ -221,6 +254,10 @@ impl LoopInner {
                 Some(item) => self.run_item(item),
                 None => break,
             }
+        }
+        let mut ready = self.ready.borrow_mut();
+        if ready.is_empty() && ready.capacity() > READY_CAPACITY_KEPT {
+            ready.shrink_to(READY_CAPACITY_KEPT);
         }
     }
 
@@ -243,10 +280,12 @@ impl LoopInner {
                     self.run_callback(function);
                 }
             }
-            Ready::Threadsafe(function, cancelled) => {
+            Ready::Threadsafe(callback) => {
                 // Claim it, so that a later `cancel` reports it too late.
-                if !cancelled.swap(true, Ordering::AcqRel) {
-                    self.run_callback(function);
+                if !callback.cancelled.swap(true, Ordering::AcqRel) {
+                    self.run_callback(callback.function);
+                } else {
+                    drop_quietly(callback);
                 }
             }
         }
@@ -295,10 +334,13 @@ impl LoopInner {
         let had_work = !ready.is_empty() || !armed.is_empty();
         for (_, entry) in armed {
             self.shared.reactor.disarm_timer(entry.timer);
+            drop_quietly(entry);
         }
         // Dropping a task's Runnable completes it as cancelled; both may run
         // user destructors, which may schedule more: the caller loops.
-        drop(ready);
+        for item in ready {
+            drop_quietly(item);
+        }
         had_work
     }
 }
@@ -316,12 +358,5 @@ fn describe(item: &Ready) -> Described {
     match item {
         Ready::Task(task) => Described::Task(task.task()),
         Ready::Callback(_) | Ready::Threadsafe(..) => Described::Callback,
-    }
-}
-
-/// Drops a panic payload; a payload whose destructor panics is forgotten.
-fn drop_quietly(panic: Box<dyn std::any::Any + Send>) {
-    if let Err(inner) = catch_unwind(AssertUnwindSafe(|| drop(panic))) {
-        std::mem::forget(inner);
     }
 }

@@ -38,6 +38,7 @@ use crate::error::{RunError, SpawnError};
 use crate::handle::Handle;
 use crate::spawn::spawn_on;
 use crate::task::{JoinHandle, TaskBuilder};
+use crate::util::deadline_after;
 
 /// asyncio's event loop: runs callbacks, tasks and timers on one thread.
 ///
@@ -233,7 +234,7 @@ impl EventLoop {
         delay: Duration,
         callback: impl FnOnce() + 'static,
     ) -> Result<TimerHandle, SpawnError> {
-        self.call_at(self.time() + delay, callback)
+        self.call_at(deadline_after(self.time(), delay), callback)
     }
 
     /// Schedules `callback` to run at `when` on the loop's clock (see [`time`](Self::time)).
@@ -352,6 +353,7 @@ impl EventLoop {
         let result = self.run_until_complete(future);
         if !self.is_running() && !self.is_closed() {
             self.cancel_remaining_tasks();
+            self.wait_for_blocking_jobs();
             if !self
                 .inner
                 .shared
@@ -366,6 +368,24 @@ impl EventLoop {
             let _ = self.close();
         }
         result
+    }
+
+    /// Keeps the loop running until the blocking pool has no job left (a job
+    /// may need the loop, e.g. through `run_coroutine_threadsafe`), at most
+    /// for the shutdown timeout, as asyncio's `shutdown_default_executor`.
+    fn wait_for_blocking_jobs(&self) {
+        let pool = &self.inner.shared.blocking;
+        if pool.in_flight() == 0 {
+            return;
+        }
+        let handle = self.handle();
+        let limit = self.inner.call_at(
+            deadline_after(self.time(), BLOCKING_SHUTDOWN_TIMEOUT),
+            move || handle.stop(),
+        );
+        // The pool notifies the reactor when its last job finishes.
+        let _ = self.run(|| pool.in_flight() == 0);
+        limit.cancel();
     }
 
     /// Cancels every live task and iterates until their futures are dropped.

@@ -15,7 +15,6 @@ use tulip_reactor::Reactor;
 
 use super::context;
 use super::exception::ExceptionContext;
-use super::inner::Ready;
 use crate::blocking::BlockingPool;
 use crate::task::{Runnable, Schedule, Task};
 
@@ -27,8 +26,9 @@ pub(crate) enum Remote {
     Callback(Box<dyn FnOnce() + Send>, Arc<AtomicBool>),
     /// An exception report raised off the loop thread, to go through the loop's handler.
     Exception(ExceptionContext),
-    /// A `call_later` timer fired by a wake that did not happen on the loop thread.
-    Timer(usize),
+    /// A `call_later` timer (slot, sequence) fired by a wake that did not
+    /// happen on the loop thread.
+    Timer(usize, u64),
 }
 
 pub(crate) struct Shared {
@@ -127,10 +127,7 @@ impl Shared {
 
 impl Schedule for Arc<Shared> {
     fn schedule(&self, task: Runnable) {
-        let local = context::try_local(self, task, |inner, task| {
-            inner.push_ready(Ready::Task(task));
-        });
-        if let Err(task) = local {
+        if let Err(task) = context::schedule_local(self, task) {
             // Refused only once the loop is closed. Close shuts every local task
             // down on the loop thread before it marks the loop closed, so this
             // task is complete and dropping it here only releases a reference.
