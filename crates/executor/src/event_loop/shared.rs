@@ -10,13 +10,15 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use slab::Slab;
 use tulip_reactor::Reactor;
 
 use super::context;
 use super::exception::ExceptionContext;
 use crate::blocking::BlockingPool;
 use crate::task::{Runnable, Schedule, Task};
+
+/// Capacity the registry keeps however few tasks are left.
+const REGISTRY_CAPACITY_KEPT: usize = 1024;
 
 /// Work handed to the loop from outside its running thread.
 pub(crate) enum Remote {
@@ -37,7 +39,9 @@ pub(crate) struct Shared {
     /// Mirrors `!remote.is_empty()` so that the loop checks it without the lock.
     remote_pending: AtomicBool,
     /// Every live task of the loop, for `all_tasks` and for shutdown at close.
-    registry: Mutex<Slab<Task>>,
+    /// A task's slot is its `owner_key`; removal swaps the last task into the
+    /// hole, so the registry costs one word per live task.
+    registry: Mutex<Vec<Task>>,
     closed: AtomicBool,
     stopping: AtomicBool,
     pub(crate) blocking: BlockingPool,
@@ -49,7 +53,7 @@ impl Shared {
             reactor,
             remote: Mutex::new(VecDeque::new()),
             remote_pending: AtomicBool::new(false),
-            registry: Mutex::new(Slab::new()),
+            registry: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             blocking,
@@ -85,16 +89,36 @@ impl Shared {
 
     pub(crate) fn register(&self, task: &Task) {
         let mut registry = lock(&self.registry);
-        let entry = registry.vacant_entry();
-        task.set_owner_key(entry.key());
-        entry.insert(task.clone());
+        task.set_owner_key(registry.len());
+        registry.push(task.clone());
+    }
+
+    /// Removes `task` from the registry (it completed).
+    fn unregister(&self, task: &Task) {
+        let removed = {
+            let mut registry = lock(&self.registry);
+            let key = task.owner_key();
+            if !registry.get(key).is_some_and(|owned| owned.ptr_eq(task)) {
+                return;
+            }
+            let removed = registry.swap_remove(key);
+            if let Some(moved) = registry.get(key) {
+                moved.set_owner_key(key);
+            }
+            if registry.capacity() > REGISTRY_CAPACITY_KEPT
+                && registry.len() < registry.capacity() / 4
+            {
+                let keep = registry.len() * 2;
+                registry.shrink_to(keep);
+            }
+            removed
+        };
+        // Outside the lock: a task reference may run arbitrary drops.
+        drop(removed);
     }
 
     pub(crate) fn live_tasks(&self) -> Vec<Task> {
-        lock(&self.registry)
-            .iter()
-            .map(|(_, task)| task.clone())
-            .collect()
+        lock(&self.registry).clone()
     }
 
     pub(crate) fn live_task_count(&self) -> usize {
@@ -136,11 +160,7 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, task: &Task) {
-        let mut registry = lock(&self.registry);
-        let key = task.owner_key();
-        if registry.get(key).is_some_and(|owned| owned.ptr_eq(task)) {
-            registry.remove(key);
-        }
+        self.unregister(task);
     }
 
     fn unretrieved_panic(&self, task: &Task, message: &str) {

@@ -358,9 +358,10 @@ impl Task {
         self.header().location
     }
 
-    /// How many times the task's future has been polled.
+    /// How many times the task's future has been polled (the count stops
+    /// at `u32::MAX`).
     pub fn poll_count(&self) -> u64 {
-        self.header().polls.load(Ordering::Relaxed)
+        u64::from(self.header().polls.load(Ordering::Relaxed))
     }
 
     /// Where the task is in its life.
@@ -405,11 +406,17 @@ impl Task {
     /// The slot the scheduler uses to find the task in its registry;
     /// `usize::MAX` until set.
     pub(crate) fn owner_key(&self) -> usize {
-        self.header().owner_key.load(crate::loom::Ordering::Relaxed)
+        match self.header().owner_key.load(crate::loom::Ordering::Relaxed) {
+            u32::MAX => usize::MAX,
+            key => key as usize,
+        }
     }
 
-    /// Sets [`owner_key`](Self::owner_key).
+    /// Sets [`owner_key`](Self::owner_key). Keys are registry slots, far
+    /// below `u32::MAX`; a larger one is stored as "not set", which makes
+    /// the scheduler's identity check miss rather than mistake the task.
     pub(crate) fn set_owner_key(&self, key: usize) {
+        let key = u32::try_from(key).unwrap_or(u32::MAX);
         self.header()
             .owner_key
             .store(key, crate::loom::Ordering::Relaxed);

@@ -17,7 +17,7 @@ use super::{
     state::{ABORTED, AWAITER, CANCELLED, HANDLE, PANICKED, State, ToIdle, ToRunning},
     waker,
 };
-use crate::loom::{AtomicU64, AtomicUsize, Ordering, UnsafeCell, thread_local};
+use crate::loom::{AtomicU32, Ordering, UnsafeCell, thread_local};
 
 /// The part of the cell that does not depend on the future's or the
 /// scheduler's type; every handle points at it.
@@ -33,16 +33,23 @@ pub(super) struct Header {
     pub(super) state: State,
     /// The functions that know the cell's concrete type.
     pub(super) vtable: &'static Vtable,
-    /// Where the scheduler keeps the task in its registry.
-    pub(super) owner_key: AtomicUsize,
-    /// How many times the future was polled.
-    pub(super) polls: AtomicU64,
+    /// Where the scheduler keeps the task in its registry (`u32::MAX`: not
+    /// set). 32 bits, paired with `polls` in one word: every byte of the
+    /// header is paid once per task.
+    pub(super) owner_key: AtomicU32,
+    /// How many times the future was polled, saturating at `u32::MAX`.
+    pub(super) polls: AtomicU32,
     /// Process-wide unique id.
     pub(super) id: TaskId,
     /// Where the task was spawned.
     pub(super) location: &'static Location<'static>,
     /// The name given at spawn; `None` means "Task-{id}", made on demand.
-    pub(super) name: Option<Box<str>>,
+    /// Boxed twice so that the header pays one word, not two, for it.
+    #[expect(
+        clippy::box_collection,
+        reason = "a thin pointer: most tasks have no name, and each pays for this field"
+    )]
+    pub(super) name: Option<Box<String>>,
     /// The waker of whoever awaits the `JoinHandle`.
     pub(super) awaiter: UnsafeCell<Option<Waker>>,
 }
@@ -150,11 +157,11 @@ where
             header: Header {
                 state: State::new(),
                 vtable: &Self::VTABLE,
-                owner_key: AtomicUsize::new(usize::MAX),
-                polls: AtomicU64::new(0),
+                owner_key: AtomicU32::new(u32::MAX),
+                polls: AtomicU32::new(0),
                 id: TaskId::next(),
                 location: builder.location,
-                name: builder.name.map(String::into_boxed_str),
+                name: builder.name.map(Box::new),
                 awaiter: UnsafeCell::new(None),
             },
             scheduler,
@@ -225,7 +232,9 @@ where
         let current = CurrentGuard::enter(ptr);
         // Only the owner of `RUNNING` writes the count: no read-modify-write.
         let polls = header.polls.load(Ordering::Relaxed);
-        header.polls.store(polls + 1, Ordering::Relaxed);
+        header
+            .polls
+            .store(polls.saturating_add(1), Ordering::Relaxed);
         // SAFETY: the waker borrows the Runnable's reference, which outlives
         // it; it is never dropped (`ManuallyDrop`), and clones of it take
         // references of their own.
