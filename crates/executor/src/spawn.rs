@@ -152,7 +152,7 @@ where
     if inner.shared.is_closed() || inner.closing.get() {
         return Err(SpawnError::Closed);
     }
-    // SAFETY: `LoopInner` is `!Send`, so this is the loop's thread, and every
+    // `LoopInner` is `!Send`, so this is the loop's thread, and every
     // Runnable of the task is run or dropped here: a wake on this thread
     // pushes to the local ready queue, a wake elsewhere goes through
     // `Shared::push_remote`, whose queue only this thread drains, and `close`
@@ -161,6 +161,7 @@ where
     // The registry's `Task`, dropped only at `release` (completion), keeps the
     // last reference on this side, so a waker or handle dropped on another
     // thread never frees an unfinished future there.
+    // SAFETY: by the above, the future is only polled and dropped on this thread.
     let (runnable, handle, task) =
         unsafe { task::spawn_local(future, inner.shared.clone(), builder) };
     inner.shared.register(&task);

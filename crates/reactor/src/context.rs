@@ -138,10 +138,10 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Reactor>) -> R) -> Result<R, N
             }
             slot.lent.set(slot.lent.get() + 1);
             let _loan = Loan(slot);
-            // SAFETY: `ptr` came from `Arc::into_raw` and its count is owned by the slot,
-            // by a guard, or by `deferred` until `_loan` ends (module design), so the
-            // allocation outlives this borrow; `ManuallyDrop` keeps us from releasing a
-            // count we do not own.
+            // The count behind `ptr` is owned by the slot, a guard, or `deferred` until
+            // `_loan` ends (module design), so the allocation outlives this borrow.
+            // SAFETY: `ptr` came from `Arc::into_raw` and outlives the borrow (above);
+            // `ManuallyDrop` keeps us from releasing a count we do not own.
             let arc = ManuallyDrop::new(unsafe { Arc::from_raw(ptr) });
             Ok(f(&arc))
         })

@@ -194,11 +194,10 @@ impl<T> JoinHandle<T> {
                 }
             });
         } else {
-            // SAFETY: `AWAITER` is clear and the task not complete: the slot
-            // is ours (and empty).
-            header
-                .awaiter
-                .with_mut(|slot| unsafe { *slot = Some(cx.waker().clone()) });
+            let waker = Some(cx.waker().clone());
+            let awaiter = &header.awaiter;
+            // SAFETY: `AWAITER` is clear, the task not complete: the slot is ours.
+            awaiter.with_mut(|slot| unsafe { *slot = waker });
         }
         if header.state.set_awaiter().is_ok() {
             return false;
