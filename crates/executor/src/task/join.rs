@@ -188,16 +188,15 @@ impl<T> JoinHandle<T> {
             }
             // SAFETY: with `AWAITER` cleared before completion, the slot is ours.
             header.awaiter.with_mut(|slot| unsafe {
-                match &mut *slot {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
+                if !(*slot).will_wake(cx.waker()) {
+                    (*slot).set(cx.waker().clone());
                 }
             });
         } else {
-            let waker = Some(cx.waker().clone());
+            let waker = cx.waker().clone();
             let awaiter = &header.awaiter;
             // SAFETY: `AWAITER` is clear, the task not complete: the slot is ours.
-            awaiter.with_mut(|slot| unsafe { *slot = waker });
+            awaiter.with_mut(|slot| unsafe { (*slot).set(waker) });
         }
         if header.state.set_awaiter().is_ok() {
             return false;

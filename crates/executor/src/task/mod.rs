@@ -10,15 +10,27 @@
 //! A task is **one heap allocation**, a `#[repr(C)]` cell (`raw.rs`):
 //!
 //! ```text
-//! Cell<F, S> ─┬─ Header     state word · vtable · owner key · poll count ·
-//!             │             id · spawn location · name · awaiter waker slot
+//! Cell<F, S> ─┬─ Header     state word · vtable · owner key + poll count ·
+//!             │             id · meta (spawn location + name) · awaiter
 //!             ├─ S          the scheduler (usually an Arc of the loop)
-//!             └─ Stage<F>   Running(F) | Finished(Result<F::Output, JoinError>) | Consumed
+//!             └─ Stage<F>   union { future: F, output: Option<Result<F::Output, JoinError>> }
 //! ```
 //!
 //! The header comes first, so every handle is a `NonNull<Header>`, and the
-//! header's vtable holds the functions that know `F` and `S`. The stage is an
-//! enum, so the future and its output share their bytes.
+//! header's vtable holds the functions that know `F` and `S`.
+//!
+//! Every byte of the cell is paid once per task, so the header is six words
+//! (a unit test holds it there) and the stage carries no tag:
+//! - The stage is a `union`: the future and its output share their bytes,
+//!   and the state word says which is live: `future` until `COMPLETE`, then
+//!   `output` (`None` once taken). Only the completing thread, inside
+//!   `finish`, sees neither (between dropping the future and writing the
+//!   output), and `dealloc` drops whichever the word names.
+//! - `meta` is one tagged pointer: to the `&'static Location` of an unnamed
+//!   task, or to a box holding a named task's location and name.
+//! - The awaiter slot (`waker.rs`'s `Awaiter`) is an `Option<Waker>` in one
+//!   word: a waker of ours (a task awaiting a task) is kept as its tagged
+//!   header pointer, any other waker is boxed.
 //!
 //! ## Handles
 //!
@@ -355,7 +367,7 @@ impl Task {
 
     /// Where the task was spawned.
     pub fn location(&self) -> &'static Location<'static> {
-        self.header().location
+        self.header().meta.location()
     }
 
     /// How many times the task's future has been polled (the count stops
@@ -462,20 +474,20 @@ impl fmt::Debug for Task {
         let header = self.header();
         let mut s = f.debug_struct("Task");
         s.field("id", &header.id);
-        match &header.name {
-            Some(name) => s.field("name", name),
+        match header.meta.name() {
+            Some(name) => s.field("name", &name),
             None => s.field("name", &format_args!("Task-{}", header.id)),
         };
         s.field("state", &header.state.load().task_state())
-            .field("location", &format_args!("{}", header.location))
+            .field("location", &format_args!("{}", header.meta.location()))
             .finish()
     }
 }
 
 /// The name of a task: given, or `Task-{id}`.
 fn name_of(header: &Header) -> String {
-    match &header.name {
-        Some(name) => name.to_string(),
+    match header.meta.name() {
+        Some(name) => name.to_owned(),
         None => format!("Task-{}", header.id),
     }
 }

@@ -9,13 +9,13 @@ use std::{
     panic::{self, AssertUnwindSafe, Location},
     pin::Pin,
     ptr::NonNull,
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
 };
 
 use super::{
     JoinError, JoinHandle, PanicPayload, Runnable, Schedule, Task, TaskBuilder, TaskId,
-    state::{ABORTED, AWAITER, CANCELLED, HANDLE, PANICKED, State, ToIdle, ToRunning},
-    waker,
+    state::{ABORTED, AWAITER, CANCELLED, COMPLETE, HANDLE, PANICKED, State, ToIdle, ToRunning},
+    waker::{self, Awaiter},
 };
 use crate::loom::{AtomicU32, Ordering, UnsafeCell, thread_local};
 
@@ -25,7 +25,7 @@ use crate::loom::{AtomicU32, Ordering, UnsafeCell, thread_local};
 /// Who may touch which field:
 /// - `state`, `owner_key`, `polls`: atomics, anyone holding a reference
 ///   (`polls` is written only by the owner of `RUNNING`);
-/// - `vtable`, `id`, `location`, `name`: immutable after spawn;
+/// - `vtable`, `id`, `meta`: immutable after spawn;
 /// - `awaiter`: as the `AWAITER` bit says (see `state.rs`).
 #[repr(C)]
 pub(super) struct Header {
@@ -41,17 +41,79 @@ pub(super) struct Header {
     pub(super) polls: AtomicU32,
     /// Process-wide unique id.
     pub(super) id: TaskId,
-    /// Where the task was spawned.
-    pub(super) location: &'static Location<'static>,
-    /// The name given at spawn; `None` means "Task-{id}", made on demand.
-    /// Boxed twice so that the header pays one word, not two, for it.
-    #[expect(
-        clippy::box_collection,
-        reason = "a thin pointer: most tasks have no name, and each pays for this field"
-    )]
-    pub(super) name: Option<Box<String>>,
+    /// Where the task was spawned, and the name given at spawn, in one word.
+    pub(super) meta: Meta,
     /// The waker of whoever awaits the `JoinHandle`.
-    pub(super) awaiter: UnsafeCell<Option<Waker>>,
+    pub(super) awaiter: UnsafeCell<Awaiter>,
+}
+
+/// The spawn location and the optional name of a task in one word, since
+/// every task pays for it and most have no name: a tagged pointer, either to
+/// the `&'static Location` itself (low bit clear: no name, which means
+/// "Task-{id}", made on demand) or to a boxed [`Named`] (low bit set). Both
+/// pointees are aligned to 8, so the low bit is free.
+pub(super) struct Meta(*mut ());
+
+/// What a named task's [`Meta`] points at.
+struct Named {
+    location: &'static Location<'static>,
+    name: String,
+}
+
+/// The tag bit of [`Meta`].
+const NAMED: usize = 1;
+
+impl Meta {
+    fn new(location: &'static Location<'static>, name: Option<String>) -> Self {
+        const {
+            assert!(mem::align_of::<Location<'static>>() > NAMED);
+            assert!(mem::align_of::<Named>() > NAMED);
+        }
+        match name {
+            // Never written through: `location` and `name` only read.
+            None => Self(NonNull::from(location).as_ptr().cast()),
+            Some(name) => {
+                let named = Box::into_raw(Box::new(Named { location, name }));
+                Self(named.map_addr(|addr| addr | NAMED).cast())
+            }
+        }
+    }
+
+    /// The boxed name and location, if the task has a name.
+    fn named(&self) -> Option<&Named> {
+        if self.0.addr() & NAMED == 0 {
+            return None;
+        }
+        let named = self.0.map_addr(|addr| addr & !NAMED).cast::<Named>();
+        // SAFETY: with the bit set, the untagged pointer is the `Box<Named>`
+        // made by `new`, alive until `drop`; it is never written.
+        Some(unsafe { &*named })
+    }
+
+    /// Where the task was spawned.
+    pub(super) fn location(&self) -> &'static Location<'static> {
+        match self.named() {
+            Some(named) => named.location,
+            // SAFETY: with the bit clear, the pointer is the `&'static
+            // Location` given to `new`.
+            None => unsafe { &*self.0.cast::<Location<'static>>() },
+        }
+    }
+
+    /// The name given at spawn.
+    pub(super) fn name(&self) -> Option<&str> {
+        self.named().map(|named| named.name.as_str())
+    }
+}
+
+impl Drop for Meta {
+    fn drop(&mut self) {
+        if self.0.addr() & NAMED != 0 {
+            let named = self.0.map_addr(|addr| addr & !NAMED).cast::<Named>();
+            // SAFETY: the `Box<Named>` made by `new`, freed once, here.
+            drop(unsafe { Box::from_raw(named) });
+        }
+    }
 }
 
 /// The type-erased operations of one concrete cell type.
@@ -81,18 +143,22 @@ pub(super) struct Vtable {
     pub(super) dealloc: unsafe fn(NonNull<Header>),
 }
 
-/// The future, then its output.
-enum Stage<F: Future> {
-    /// Not complete: the future (pinned: it never moves out of the cell).
-    Running(F),
-    /// Complete, the output not yet taken.
-    Finished(Result<F::Output, JoinError>),
-    /// The future is dropped and the output taken (or being written).
-    Consumed,
+/// The future, then its output, sharing their bytes with no tag of their
+/// own: the state word says which field is live. Before `COMPLETE` it is
+/// `future` (pinned: it never moves out of the cell); from `COMPLETE` on it
+/// is `output`, `None` once the output was taken. Only inside `finish`, by
+/// the owner of `RUNNING`, is neither live (between dropping the future and
+/// writing the output).
+#[repr(C)]
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Option<Result<F::Output, JoinError>>>,
 }
 
 /// The whole allocation. `repr(C)` with the header first, so a pointer to
-/// the cell is a pointer to its header and back.
+/// the cell is a pointer to its header and back; the header is six words and
+/// the stage untagged (see the module docs), since every byte of the cell is
+/// paid once per task.
 #[repr(C)]
 struct Cell<F: Future, S> {
     header: Header,
@@ -160,12 +226,13 @@ where
                 owner_key: AtomicU32::new(u32::MAX),
                 polls: AtomicU32::new(0),
                 id: TaskId::next(),
-                location: builder.location,
-                name: builder.name.map(Box::new),
-                awaiter: UnsafeCell::new(None),
+                meta: Meta::new(builder.location, builder.name),
+                awaiter: UnsafeCell::new(Awaiter::none()),
             },
             scheduler,
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
         });
         // The header is at offset 0 of the `repr(C)` cell, so the cell's
         // pointer (with its provenance over the whole allocation) is the
@@ -243,23 +310,14 @@ where
         // SAFETY: we hold a reference.
         let stage = unsafe { Self::stage(ptr) };
         let polled = stage.with_mut(|stage| {
-            // SAFETY: `RUNNING` is ours, so nobody else touches the stage.
-            match unsafe { &mut *stage } {
-                Stage::Running(future) => {
-                    // SAFETY: the future stays in the heap cell until it is
-                    // dropped in place (by `finish`): it is never moved.
-                    let future = unsafe { Pin::new_unchecked(future) };
-                    Some(panic::catch_unwind(AssertUnwindSafe(|| {
-                        future.poll(&mut cx)
-                    })))
-                }
-                Stage::Finished(_) | Stage::Consumed => None,
-            }
+            // SAFETY: `RUNNING` is ours, so nobody else touches the stage,
+            // and a running task is not complete: `future` is live. It stays
+            // in the heap cell until `finish` drops it in place: never moved.
+            let future = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
+            panic::catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)))
         });
         let output = match polled {
-            // A running, incomplete task always holds its future.
-            None => None,
-            Some(Ok(Poll::Pending)) => {
+            Ok(Poll::Pending) => {
                 drop(current);
                 match header.state.transition_to_idle() {
                     // The Runnable's reference is gone: touch nothing.
@@ -283,7 +341,7 @@ where
                     }
                 }
             }
-            Some(Ok(Poll::Ready(output))) => {
+            Ok(Poll::Ready(output)) => {
                 if header.state.load().has(CANCELLED) {
                     // Cancelled during the poll that finished it: asyncio
                     // cancels the task all the same.
@@ -293,7 +351,7 @@ where
                     Some(Ok(output))
                 }
             }
-            Some(Err(payload)) => Some(Err(JoinError::Panicked {
+            Err(payload) => Some(Err(JoinError::Panicked {
                 id: header.id,
                 payload: PanicPayload(payload),
             })),
@@ -319,9 +377,15 @@ where
         let stage = unsafe { Self::stage(ptr) };
         let id = header.id;
 
-        // SAFETY: `RUNNING` is ours.
-        let old = stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
-        let output = match (panic::catch_unwind(AssertUnwindSafe(|| drop(old))), output) {
+        let dropped = stage.with_mut(|stage| {
+            panic::catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: `RUNNING` is ours, the task not complete: `future`
+                // is live. Dropped in place (pinned), once: the output
+                // overwrites it below, before anyone else sees the stage.
+                unsafe { ManuallyDrop::drop(&mut (*stage).future) };
+            }))
+        });
+        let output = match (dropped, output) {
             (Ok(()), Some(output)) => output,
             (Ok(()), None) => Err(JoinError::Cancelled { id }),
             // The future's destructor panicked: that is the task's panic,
@@ -343,8 +407,13 @@ where
             Err(JoinError::Panicked { .. }) => PANICKED,
             Err(JoinError::Cancelled { .. }) => ABORTED,
         };
-        // SAFETY: still ours; the old value is `Consumed`, nothing to drop.
-        stage.with_mut(|stage| unsafe { stage.write(Stage::Finished(output)) });
+        // SAFETY: still ours; the future is gone, so this overwrites nothing
+        // live.
+        stage.with_mut(|stage| unsafe {
+            stage.write(Stage {
+                output: ManuallyDrop::new(Some(output)),
+            });
+        });
 
         let prev = header.state.transition_to_complete(outcome);
         if prev.has(AWAITER) {
@@ -359,14 +428,14 @@ where
         }
         if !prev.has(HANDLE) {
             // No handle when we completed: nobody can ever take the output.
-            // SAFETY: the output is ours (see `COMPLETE`).
-            let stage =
-                stage.with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
-            if let Stage::Finished(Err(JoinError::Panicked { payload, .. })) = &stage {
+            // SAFETY: the output is ours (see `COMPLETE`), and `output` is
+            // live: we have just written it.
+            let output = stage.with_mut(|stage| unsafe { (*(*stage).output).take() });
+            if let Some(Err(JoinError::Panicked { payload, .. })) = &output {
                 // SAFETY: we hold a reference.
                 unsafe { Self::unretrieved_panic(ptr, payload.message_or_default()) };
             }
-            drop_quietly(stage);
+            drop_quietly(output);
         }
         // SAFETY: we hold a reference, so this borrowed `Task` is valid; it is
         // never dropped, so it does not give one back.
@@ -415,16 +484,9 @@ where
     unsafe fn read_output(ptr: NonNull<Header>, dst: *mut ()) {
         // SAFETY: the caller holds a reference.
         let stage = unsafe { Self::stage(ptr) };
-        // SAFETY: the caller owns the output of the complete task.
-        let output = stage.with_mut(|stage| unsafe {
-            match &*stage {
-                Stage::Finished(_) => match mem::replace(&mut *stage, Stage::Consumed) {
-                    Stage::Finished(output) => Some(output),
-                    Stage::Running(_) | Stage::Consumed => None,
-                },
-                Stage::Running(_) | Stage::Consumed => None,
-            }
-        });
+        // SAFETY: the caller owns the output of the complete task, so
+        // `output` is live and nobody else touches it.
+        let output = stage.with_mut(|stage| unsafe { (*(*stage).output).take() });
         let dst = dst.cast::<Option<Result<F::Output, JoinError>>>();
         // SAFETY: the caller passes a valid `Option` of this type; it holds
         // `None`, so overwriting it drops nothing.
@@ -455,9 +517,24 @@ where
     unsafe fn dealloc(ptr: NonNull<Header>) {
         // SAFETY: the last reference is gone, so nobody else can reach the
         // cell, which `allocate` made from a `Box`.
-        let cell = unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) };
-        // The stage still holds the future if the task never completed (a
-        // scheduler that let go of it): its destructor may panic.
+        let mut cell = unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) };
+        // The state word says which stage field is live (the last reference
+        // was dropped with `AcqRel`, so we see the final word and stage).
+        let complete = cell.header.state.load().has(COMPLETE);
+        let stage = &mut cell.stage;
+        stage.with_mut(|stage| {
+            if complete {
+                // SAFETY: a complete task's stage holds `output` (maybe
+                // `None`), dropped once here; the union itself drops nothing.
+                drop_quietly(unsafe { ManuallyDrop::take(&mut (*stage).output) });
+            } else {
+                // The task never completed (a scheduler that let go of it):
+                // the future is still there, and its destructor may panic.
+                // SAFETY: an incomplete task's stage holds `future`; nobody
+                // else can reach it, and it is dropped in place, once.
+                drop_quietly(DropInPlace(unsafe { &mut (*stage).future }));
+            }
+        });
         drop_quietly(cell);
     }
 }
@@ -485,6 +562,17 @@ pub(super) fn drop_quietly<T>(value: T) {
         && let Err(again) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload)))
     {
         mem::forget(again);
+    }
+}
+
+/// Drops a pinned value in place when dropped (so that `drop_quietly` can
+/// drop the future without moving it).
+struct DropInPlace<'a, F>(&'a mut ManuallyDrop<F>);
+
+impl<F> Drop for DropInPlace<'_, F> {
+    fn drop(&mut self) {
+        // SAFETY: whoever made this owns the value and never uses it again.
+        unsafe { ManuallyDrop::drop(self.0) };
     }
 }
 
@@ -535,5 +623,47 @@ pub(super) fn current() -> Option<Task> {
     unsafe {
         ptr.as_ref().state.ref_inc();
         Some(Task::from_raw(ptr))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod layout_tests {
+    use std::{future::Future, mem::size_of, sync::Arc};
+
+    use super::{Cell, Header, Schedule};
+    use crate::task::{Runnable, Task};
+
+    struct Noop;
+
+    impl Schedule for Noop {
+        fn schedule(&self, _: Runnable) {}
+        fn release(&self, _: &Task) {}
+    }
+
+    fn cell_size<F: Future + 'static>(_: &F) -> usize {
+        size_of::<Cell<F, Arc<Noop>>>()
+    }
+
+    /// Every byte of the cell is paid once per task: the stage costs only
+    /// the larger of the future and the output slot, with no tag of its own.
+    #[test]
+    fn six_word_header_and_untagged_stage() {
+        let (a, b) = (Arc::new(0_u8), Arc::new(0_u8));
+        // Three words and a state byte, like an idle task holding two `Arc`s
+        // and a pending listener.
+        let future = async move {
+            let pending = Box::pin(std::future::pending::<()>());
+            let _keep = (&a, &b);
+            pending.await;
+        };
+        // State word, vtable, owner key and poll count, id, location and
+        // name, awaiter: six words.
+        assert_eq!(size_of::<Header>(), 48);
+        assert_eq!(size_of_val(&future), 32);
+        assert_eq!(cell_size(&future), size_of::<Header>() + 8 + 32);
+        assert_eq!(
+            cell_size(&std::future::ready(())),
+            size_of::<Header>() + 8 + 32
+        );
     }
 }

@@ -274,6 +274,52 @@ fn ready_at_first_poll() {
     assert_all_freed(sched);
 }
 
+/// A task awaiting another task's handle: the awaiter slot keeps the
+/// awaiting task's own waker (the one-word form, with its reference), keeps
+/// it when polled again, and the completion wakes that task.
+#[test]
+fn task_awaiting_a_task_keeps_its_waker_in_one_word() {
+    let sched = TestSched::new();
+    let counts = Counts::new();
+    let slot = Arc::new(Mutex::new(None));
+    let (inner_runnable, inner_handle, inner_task) =
+        spawn_test(pending_with_slot(&counts, &slot), &sched);
+    let mut inner_handle = Some(inner_handle);
+    let polls = Arc::new(AtomicUsize::new(0));
+    let outer_polls = polls.clone();
+    let outer = std::future::poll_fn(move |cx| {
+        outer_polls.fetch_add(1, SeqCst);
+        let handle = inner_handle.as_mut().unwrap();
+        if let Poll::Ready(result) = Pin::new(&mut *handle).poll(cx) {
+            inner_handle = None;
+            return Poll::Ready(result.map(|output| output.1).unwrap_err().is_cancelled());
+        }
+        // Polled again with the same waker: kept.
+        assert!(Pin::new(handle).poll(cx).is_pending());
+        Poll::Pending
+    });
+    let (outer_runnable, mut outer_handle, outer_task) = spawn_test(outer, &sched);
+    outer_runnable.run();
+    inner_runnable.run();
+    assert_eq!(polls.load(SeqCst), 1);
+    // The outer task's `Task`, its handle, and the waker in the slot.
+    assert_eq!(outer_task.header().state.load().refs(), 3);
+
+    // Cancelling the inner task completes it and wakes the outer one.
+    assert!(inner_task.cancel());
+    assert_eq!(sched.run_all(), 2);
+    assert_eq!(polls.load(SeqCst), 2);
+    assert!(outer_task.is_finished());
+    let (_, waker) = wake_counter();
+    assert!(matches!(
+        poll_handle(&mut outer_handle, &waker),
+        Poll::Ready(Ok(true))
+    ));
+    drop(slot.lock().unwrap().take());
+    drop((outer_handle, outer_task, inner_task));
+    assert_all_freed(sched);
+}
+
 #[test]
 fn handle_awaits_then_is_woken_once() {
     let sched = TestSched::new();

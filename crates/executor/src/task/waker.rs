@@ -2,7 +2,8 @@
 //! task's header and which holds one reference.
 
 use std::{
-    ptr::NonNull,
+    mem::ManuallyDrop,
+    ptr::{self, NonNull},
     task::{RawWaker, RawWakerVTable, Waker},
 };
 
@@ -76,4 +77,77 @@ unsafe fn wake(data: *const ()) {
 unsafe fn drop(data: *const ()) {
     // SAFETY: the waker's reference, dropped once.
     unsafe { drop_ref(header(data)) };
+}
+
+/// An `Option<Waker>` in one word (the header's awaiter slot: every task pays
+/// for it). Null is `None`. A waker of ours, the usual awaiter (a task
+/// awaiting a task), is stored as its data pointer, a header, tagged with the
+/// low bit: it holds the waker's reference. Any other waker is boxed, and the
+/// slot holds the box (untagged: it is aligned to 8, as headers are).
+pub(super) struct Awaiter(*mut ());
+
+/// The tag bit of a task waker in an [`Awaiter`].
+const TASK: usize = 1;
+
+impl Awaiter {
+    /// An empty slot.
+    pub(super) const fn none() -> Self {
+        const {
+            assert!(align_of::<Header>() > TASK);
+            assert!(align_of::<Waker>() > TASK);
+        }
+        Self(ptr::null_mut())
+    }
+
+    /// Stores `waker`, dropping the one held before (if any).
+    pub(super) fn set(&mut self, waker: Waker) {
+        let new = if ptr::eq(waker.vtable(), &VTABLE) {
+            // Keep the waker's reference with its data pointer.
+            let waker = ManuallyDrop::new(waker);
+            waker.data().cast_mut().map_addr(|addr| addr | TASK)
+        } else {
+            Box::into_raw(Box::new(waker)).cast()
+        };
+        // The old waker goes after the new one is in: its destructor may
+        // panic.
+        std::mem::drop(Self(std::mem::replace(&mut self.0, new)));
+    }
+
+    /// Takes the waker out, leaving the slot empty.
+    pub(super) fn take(&mut self) -> Option<Waker> {
+        let slot = std::mem::replace(&mut self.0, ptr::null_mut());
+        if slot.is_null() {
+            None
+        } else if slot.addr() & TASK != 0 {
+            let data = slot.map_addr(|addr| addr & !TASK).cast_const();
+            // SAFETY: a data pointer of a waker of ours, whose reference the
+            // slot kept (`set` forgot the waker): this rebuilds that waker.
+            Some(unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) })
+        } else {
+            // SAFETY: an untagged, non-null slot is a `Box<Waker>` made by
+            // `set`, taken out once (the slot is now empty).
+            Some(*unsafe { Box::from_raw(slot.cast::<Waker>()) })
+        }
+    }
+
+    /// Whether the stored waker would wake the same task as `other`
+    /// ([`Waker::will_wake`]); `false` when the slot is empty.
+    pub(super) fn will_wake(&self, other: &Waker) -> bool {
+        let slot = self.0;
+        if slot.is_null() {
+            false
+        } else if slot.addr() & TASK != 0 {
+            ptr::eq(other.vtable(), &VTABLE)
+                && ptr::eq(other.data(), slot.map_addr(|addr| addr & !TASK))
+        } else {
+            // SAFETY: an untagged, non-null slot is a live `Box<Waker>`.
+            unsafe { &*slot.cast::<Waker>() }.will_wake(other)
+        }
+    }
+}
+
+impl Drop for Awaiter {
+    fn drop(&mut self) {
+        std::mem::drop(self.take());
+    }
 }
