@@ -105,6 +105,9 @@ pub struct Reactor {
     side_cv: Condvar,
     sources: Mutex<Sources>,
     timers: Mutex<TimerStore>,
+    /// How many timers are armed, written under the `timers` lock after each
+    /// change: an iteration with nothing armed skips the lock and the clock.
+    timers_armed: AtomicUsize,
     /// Wakers currently registered on sources and not yet woken.
     io_waiters: AtomicUsize,
 }
@@ -160,6 +163,7 @@ impl Reactor {
                 generation: 0,
             }),
             timers: Mutex::new(TimerStore::default()),
+            timers_armed: AtomicUsize::new(0),
             io_waiters: AtomicUsize::new(0),
         }))
     }
@@ -387,10 +391,14 @@ impl Reactor {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn fire_timers(&self) -> Option<Instant> {
+        if self.timers_armed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let mut wakers = Vec::new();
         let next = {
             let mut timers = lock(&self.timers);
             timers.pop_expired(self.now(), &mut wakers);
+            self.timers_armed.store(timers.len(), Ordering::Release);
             timers.next_deadline()
         };
         for waker in wakers {
@@ -407,6 +415,9 @@ impl Reactor {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
+        if self.timers_armed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         lock(&self.timers).next_deadline()
     }
 
@@ -522,6 +533,7 @@ impl Reactor {
         let (id, top, parked) = {
             let mut timers = lock(&self.timers);
             let (id, top) = timers.insert(deadline, waker.clone());
+            self.timers_armed.store(timers.len(), Ordering::Release);
             (id, top, self.is_parked())
         };
         if top && parked {
@@ -557,7 +569,9 @@ impl Reactor {
     /// Disarms a timer armed with [`arm_timer`](Self::arm_timer); a no-op if
     /// it already fired or was disarmed. Its slot is freed at once.
     pub fn disarm_timer(&self, id: TimerKey) {
-        lock(&self.timers).remove(id);
+        let mut timers = lock(&self.timers);
+        timers.remove(id);
+        self.timers_armed.store(timers.len(), Ordering::Release);
     }
 
     /// Read under the timer lock by arming threads (see the module design).
