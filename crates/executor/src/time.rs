@@ -38,6 +38,7 @@ pub fn sleep(duration: Duration) -> Sleep {
     Sleep {
         timer: Timer::after(duration),
         suspended: false,
+        yield_only: duration.is_zero(),
     }
 }
 
@@ -56,6 +57,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         timer: Timer::at(deadline),
         suspended: false,
+        yield_only: false,
     }
 }
 
@@ -69,6 +71,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     timer: Timer,
     suspended: bool,
+    /// `sleep(Duration::ZERO)`: asyncio's `sleep(0)`, a plain yield.
+    yield_only: bool,
 }
 
 impl Sleep {
@@ -87,14 +91,18 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let ready = Pin::new(&mut self.timer).poll(cx);
         if self.suspended {
-            return ready;
+            return Pin::new(&mut self.timer).poll(cx);
         }
+        // The first poll always suspends, as asyncio's sleeps do: a zero
+        // sleep yields, any other arms its timer without reading the clock
+        // (a deadline already due fires in the next iteration, when
+        // asyncio's call_later-based sleep would resume too).
         self.suspended = true;
-        if ready.is_ready() {
-            // Due already: yield once, as asyncio's sleep(0) does.
+        if self.yield_only {
             cx.waker().wake_by_ref();
+        } else {
+            self.timer.register(cx);
         }
         Poll::Pending
     }

@@ -315,3 +315,61 @@ fn virtual_time_runs_are_deterministic() {
         assert_eq!(scenario(), first);
     }
 }
+
+/// Counts wakes.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn register_arms_without_reading_the_clock_and_a_due_timer_fires_next() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Waker};
+    use std::time::Duration;
+    use tulip_reactor::{Clock, Reactor, Timer};
+
+    let reactor = Reactor::with_clock(Clock::virtual_time()).unwrap();
+    let _guard = reactor.enter();
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(counter.clone());
+    let cx = Context::from_waker(&waker);
+
+    // Already due: armed anyway, and fired by the next fire_timers.
+    let mut due = Timer::at(reactor.now());
+    due.register(&cx);
+    let mut later = Timer::after(Duration::from_secs(5));
+    later.register(&cx);
+    assert_eq!(reactor.armed_timers(), 2);
+    assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+    reactor.fire_timers();
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+    assert_eq!(reactor.armed_timers(), 1);
+    reactor.clock().advance(Duration::from_secs(5)).unwrap();
+    reactor.fire_timers();
+    assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+    assert_eq!(reactor.armed_timers(), 0);
+}
+
+#[test]
+fn register_outside_a_runtime_wakes_at_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Waker};
+    use std::time::Duration;
+    use tulip_reactor::Timer;
+
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(counter.clone());
+    let mut timer = Timer::after(Duration::from_secs(60));
+    timer.register(&Context::from_waker(&waker));
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+}

@@ -140,6 +140,42 @@ impl Timer {
         }
     }
 
+    /// Arms the timer to wake `cx`'s waker once the clock reaches the
+    /// deadline, without first reading the clock: a timer that is already
+    /// due fires at the reactor's next [`fire_timers`](Reactor::fire_timers).
+    /// For callers that suspend anyway (asyncio's sleeps always do), it saves
+    /// the clock read of a [`poll`](Future::poll). Without a current reactor
+    /// it wakes `cx` at once, so that the caller polls again.
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// use std::time::Duration;
+    /// use tulip_reactor::{Clock, Reactor, Timer};
+    ///
+    /// let reactor = Reactor::with_clock(Clock::virtual_time())?;
+    /// let _guard = reactor.enter();
+    /// let mut timer = Timer::after(Duration::from_secs(1));
+    /// timer.register(&Context::from_waker(Waker::noop()));
+    /// assert_eq!(reactor.armed_timers(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn register(&mut self, cx: &Context<'_>) {
+        if let Some(reactor) = &self.reactor {
+            arm_in(reactor, self.deadline, &mut self.armed, cx);
+            return;
+        }
+        let registered = Reactor::with_current(|reactor| {
+            if let Some(delay) = self.pending_delay.take() {
+                self.deadline = add_saturating(reactor.now(), delay);
+            }
+            arm_in(reactor, self.deadline, &mut self.armed, cx);
+            self.reactor = Some(Arc::clone(reactor));
+        });
+        if registered.is_err() {
+            cx.waker().wake_by_ref();
+        }
+    }
+
     /// Whether the clock has reached the deadline: the clock of the reactor this timer
     /// armed in, else the current reactor's, else the real clock.
     ///
@@ -178,11 +214,16 @@ fn poll_in(
         }
         return Poll::Ready(());
     }
+    arm_in(reactor, deadline, armed, cx);
+    Poll::Pending
+}
+
+/// Arms (or re-arms with `cx`'s waker) a timer in `reactor`.
+fn arm_in(reactor: &Reactor, deadline: Instant, armed: &mut Option<TimerKey>, cx: &Context<'_>) {
     *armed = Some(match *armed {
         Some(id) => reactor.refresh_timer(id, deadline, cx.waker()),
         None => reactor.arm_timer(deadline, cx.waker()),
     });
-    Poll::Pending
 }
 
 impl Future for Timer {
