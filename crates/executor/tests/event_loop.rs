@@ -434,3 +434,25 @@ fn the_longest_delays_mean_never_rather_than_a_panic() {
     assert_eq!(outcome, (Ok(5), Ok(())));
     assert!(fired.borrow().is_empty());
 }
+
+#[test]
+fn a_panicking_main_future_is_a_task_error_and_the_loop_stays_usable() {
+    let event_loop = EventLoop::new().unwrap();
+    let outcome = event_loop.run_until_complete(async { panic!("main failed") });
+    match outcome {
+        Err(RunError::Task(error)) => {
+            assert!(error.is_panic());
+            assert_eq!(error.panic_message(), Some("main failed"));
+        }
+        other => panic!("expected RunError::Task, got {other:?}"),
+    }
+    assert_eq!(event_loop.run_until_complete(async { 3 }).unwrap(), 3);
+}
+
+#[test]
+fn spawning_with_a_builder_outside_a_loop_is_an_error() {
+    let outcome = tulip_executor::task::Builder::new().spawn(async {});
+    assert_eq!(outcome.err(), Some(SpawnError::NoRunningLoop));
+    let local = tulip_executor::task::Builder::new().spawn_local(async {});
+    assert_eq!(local.err(), Some(SpawnError::NoRunningLoop));
+}
