@@ -272,8 +272,9 @@ mod tests {
 
     #[test]
     fn notes_only_for_workloads_shown() {
-        let shown = table(&[row("E4", &[(RuntimeId::Tulip, &[1.0])])], 1);
-        assert!(shown.contains("Note E4:"), "{shown}");
+        let shown = table(&[row("S3", &[(RuntimeId::Tulip, &[1.0])])], 1);
+        assert!(shown.contains("Note S3:"), "{shown}");
         assert!(!shown.contains("Note M1:"), "{shown}");
+        assert!(!shown.contains("Note S1"), "{shown}");
     }
 }

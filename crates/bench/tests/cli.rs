@@ -15,7 +15,7 @@ fn list_prints_every_id() {
     let output = bench(&["--list"]);
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
-    for id in ["E1", "E2", "E3", "E4", "T1", "T2", "M1"] {
+    for id in ["E1", "E2", "E3", "E4", "T1", "T2", "S1", "S2", "S3", "M1"] {
         assert!(
             stdout.lines().any(|line| line.starts_with(id)),
             "{id} missing:\n{stdout}"

@@ -2,9 +2,10 @@
 //!
 //! tulip gives Rust programmers asyncio's model: an event loop with
 //! `call_soon` and `call_later`, tasks and their combinators (`gather!`,
-//! `wait`, `wait_for`, `timeout`, `shield`, `as_completed`, `TaskGroup`), and
-//! virtual time for testing timeouts, under asyncio's names and with its
-//! semantics. This crate is the facade: it re-exports the tulip crates, each
+//! `wait`, `wait_for`, `timeout`, `shield`, `as_completed`, `TaskGroup`),
+//! synchronisation primitives and queues (`Lock`, `Event`, `Condition`,
+//! `Semaphore`, `Barrier`, `Queue`), and virtual time for testing timeouts,
+//! under asyncio's names and with its semantics. This crate is the facade: it re-exports the tulip crates, each
 //! of which can also be used on its own.
 //!
 //! ```
@@ -34,6 +35,12 @@ pub use tulip_executor::{
     try_gather, wait, wait_for, yield_now,
 };
 
+#[doc(inline)]
+pub use tulip_sync::{
+    Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
+    Semaphore, SemaphorePermit,
+};
+
 /// Tasks: spawning with options, handles, introspection.
 pub mod task {
     #[doc(inline)]
@@ -52,6 +59,15 @@ pub mod time {
 pub mod combinators {
     #[doc(inline)]
     pub use tulip_executor::combinators::*;
+}
+
+/// Synchronisation primitives and queues: `Lock`, `Event`, `Condition`,
+/// `Semaphore`, `BoundedSemaphore`, `Barrier`, `Queue`, `LifoQueue`,
+/// `PriorityQueue` (the `tulip-sync` crate, which also works under other
+/// runtimes).
+pub mod sync {
+    #[doc(inline)]
+    pub use tulip_sync::*;
 }
 
 /// The reactor under the loop: I/O readiness, timers and clocks.

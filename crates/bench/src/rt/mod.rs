@@ -3,10 +3,12 @@
 //! A workload is written once, generic over `R: Rt`, and the harness
 //! monomorphises it for every runtime. Everything a workload may touch
 //! that differs between runtimes (spawning, yielding, sleeping, the
-//! bounded queue) goes through this trait, so the generated code is the
-//! code a user of that runtime would write by hand.
+//! bounded queue, the async lock, the event) goes through this trait, so
+//! the generated code is the code a user of that runtime would write by
+//! hand, with that runtime's own primitives.
 
 use std::future::Future;
+use std::ops::DerefMut;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -27,6 +29,10 @@ pub(crate) trait Rt: 'static {
     type Tx<T: Send + 'static>: QueueTx<T>;
     /// The receiving half of the runtime's bounded queue.
     type Rx<T: Send + 'static>: QueueRx<T>;
+    /// The runtime's own async mutual-exclusion lock around a `T`.
+    type Lock<T: Send + Sync + 'static>: AsyncLock<T>;
+    /// The runtime's own "wait until something happens" primitive.
+    type Event: AsyncEvent;
 
     /// Builds a fresh runtime, runs `body` to completion on it and drops
     /// the runtime.
@@ -55,6 +61,16 @@ pub(crate) trait Rt: 'static {
 
     /// The runtime's own bounded multi-producer queue of `capacity` items.
     fn bounded<T: Send + 'static>(capacity: usize) -> (Self::Tx<T>, Self::Rx<T>);
+
+    /// A new unlocked [`Rt::Lock`] holding `value`.
+    fn new_lock<T: Send + Sync + 'static>(value: T) -> Self::Lock<T> {
+        AsyncLock::new(value)
+    }
+
+    /// A new [`Rt::Event`] that nothing has signalled.
+    fn new_event() -> Self::Event {
+        AsyncEvent::new()
+    }
 }
 
 /// The sending half of a bounded queue.
@@ -67,6 +83,30 @@ pub(crate) trait QueueTx<T>: Clone + Send + Sync + 'static {
 pub(crate) trait QueueRx<T>: Send + 'static {
     /// The next item; `None` once every sender is gone and the queue is empty.
     fn recv(&mut self) -> impl Future<Output = Option<T>> + Send + '_;
+}
+
+/// An async lock: at most one [`AsyncLock::Guard`] exists at a time.
+pub(crate) trait AsyncLock<T>: Send + Sync + 'static {
+    /// Proof of holding the lock; dropping it releases the lock. `Send`,
+    /// so that a task may hold it across an `await`.
+    type Guard<'a>: DerefMut<Target = T> + Send
+    where
+        Self: 'a;
+
+    /// A new unlocked lock holding `value`.
+    fn new(value: T) -> Self;
+
+    /// Waits until the lock is free and takes it.
+    fn lock(&self) -> impl Future<Output = Self::Guard<'_>> + Send + '_;
+}
+
+/// An event tasks can wait on (the workloads only need the waiting side).
+pub(crate) trait AsyncEvent: Send + Sync + 'static {
+    /// A new event, not signalled.
+    fn new() -> Self;
+
+    /// Waits until the event is signalled.
+    fn wait(&self) -> impl Future<Output = ()> + Send + '_;
 }
 
 /// The runtimes the harness knows, in table order (tulip first, then its peers).
@@ -132,33 +172,88 @@ where
     }
 }
 
-/// Sending half of an `async_channel` queue (smol's queue; also tulip's
-/// until tulip-sync has one).
-pub(crate) struct ChannelTx<T>(pub(crate) async_channel::Sender<T>);
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
 
-impl<T> Clone for ChannelTx<T> {
-    fn clone(&self) -> Self {
-        ChannelTx(self.0.clone())
+    use super::*;
+
+    /// Runs `check::<R>` for every runtime.
+    macro_rules! on_every_runtime {
+        ($check:ident) => {
+            $check::<tulip::Tulip>();
+            $check::<tokio::TokioCt>();
+            $check::<tokio::TokioMt>();
+            $check::<smol::Smol>();
+        };
     }
-}
 
-impl<T: Send + 'static> QueueTx<T> for ChannelTx<T> {
-    async fn send(&self, item: T) -> bool {
-        self.0.send(item).await.is_ok()
+    /// The queue ends (`recv` gives `None`) only once every sender is gone
+    /// and what they sent has been received.
+    fn queue_ends_after_the_last_sender<R: Rt>() {
+        R::run(async {
+            let (tx, mut rx) = R::bounded::<u32>(2);
+            let other = tx.clone();
+            assert!(tx.send(1).await);
+            drop(tx);
+            assert!(other.send(2).await);
+            drop(other);
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.recv().await, Some(2));
+            assert_eq!(rx.recv().await, None);
+        });
     }
-}
 
-/// Receiving half of an `async_channel` queue.
-pub(crate) struct ChannelRx<T>(pub(crate) async_channel::Receiver<T>);
-
-impl<T: Send + 'static> QueueRx<T> for ChannelRx<T> {
-    async fn recv(&mut self) -> Option<T> {
-        self.0.recv().await.ok()
+    /// A sender waiting for room gives up once the receiver is gone.
+    fn send_fails_without_a_receiver<R: Rt>() {
+        R::run(async {
+            let (tx, rx) = R::bounded::<u32>(1);
+            assert!(tx.send(1).await);
+            // Whether it has parked on the full queue by the time `rx` is
+            // dropped or not, the send must fail.
+            let blocked = R::spawn(async move { tx.send(2).await });
+            for _ in 0..10 {
+                R::yield_now().await;
+            }
+            drop(rx);
+            assert!(!blocked.await);
+        });
     }
-}
 
-/// A bounded `async_channel` queue wrapped for [`Rt::bounded`].
-pub(crate) fn async_channel_bounded<T>(capacity: usize) -> (ChannelTx<T>, ChannelRx<T>) {
-    let (tx, rx) = async_channel::bounded(capacity);
-    (ChannelTx(tx), ChannelRx(rx))
+    /// The lock admits one holder at a time, also across an `await`.
+    fn lock_excludes_across_awaits<R: Rt>() {
+        R::run(async {
+            let lock = Arc::new(R::new_lock(0_u32));
+            let tasks: Vec<_> = (0..10)
+                .map(|_| {
+                    let lock = Arc::clone(&lock);
+                    R::spawn(async move {
+                        let mut value = lock.lock().await;
+                        let read = *value;
+                        R::yield_now().await;
+                        *value = read + 1;
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await;
+            }
+            assert_eq!(*lock.lock().await, 10);
+        });
+    }
+
+    #[test]
+    fn queues_end_after_the_last_sender() {
+        on_every_runtime!(queue_ends_after_the_last_sender);
+    }
+
+    #[test]
+    fn sends_fail_without_a_receiver() {
+        on_every_runtime!(send_fails_without_a_receiver);
+    }
+
+    #[test]
+    fn locks_exclude_across_awaits() {
+        on_every_runtime!(lock_excludes_across_awaits);
+    }
 }

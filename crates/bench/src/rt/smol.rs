@@ -1,12 +1,16 @@
 //! smol: one `smol::Executor` driven by `smol::block_on(ex.run(..))` on the
 //! calling thread, the setup smol's own docs show for a single-threaded program.
+//!
+//! Its primitives are the ones smol re-exports: `async_channel` (as
+//! `smol::channel`) for the queue, `async_lock` (as `smol::lock`) for the
+//! lock, and `event_listener`, the event both of those are built on.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ChannelRx, ChannelTx, Rt, async_channel_bounded};
+use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt};
 
 /// smol on the calling thread.
 pub(crate) struct Smol;
@@ -33,10 +37,60 @@ where
     })
 }
 
+/// Sending half of an `async_channel::bounded` queue.
+pub(crate) struct ChannelTx<T>(async_channel::Sender<T>);
+
+impl<T> Clone for ChannelTx<T> {
+    fn clone(&self) -> Self {
+        ChannelTx(self.0.clone())
+    }
+}
+
+impl<T: Send + 'static> QueueTx<T> for ChannelTx<T> {
+    async fn send(&self, item: T) -> bool {
+        self.0.send(item).await.is_ok()
+    }
+}
+
+/// Receiving half of an `async_channel::bounded` queue.
+pub(crate) struct ChannelRx<T>(async_channel::Receiver<T>);
+
+impl<T: Send + 'static> QueueRx<T> for ChannelRx<T> {
+    async fn recv(&mut self) -> Option<T> {
+        self.0.recv().await.ok()
+    }
+}
+
+impl<T: Send + Sync + 'static> AsyncLock<T> for smol::lock::Mutex<T> {
+    type Guard<'a> = smol::lock::MutexGuard<'a, T>;
+
+    fn new(value: T) -> Self {
+        smol::lock::Mutex::new(value)
+    }
+
+    fn lock(&self) -> impl Future<Output = Self::Guard<'_>> + Send + '_ {
+        smol::lock::Mutex::lock(self)
+    }
+}
+
+impl AsyncEvent for event_listener::Event {
+    fn new() -> Self {
+        event_listener::Event::new()
+    }
+
+    fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
+        // The listener registers here, when it is created; awaiting it
+        // waits for a notification.
+        self.listen()
+    }
+}
+
 impl Rt for Smol {
     type Handle<T: Send + 'static> = smol::Task<T>;
     type Tx<T: Send + 'static> = ChannelTx<T>;
     type Rx<T: Send + 'static> = ChannelRx<T>;
+    type Lock<T: Send + Sync + 'static> = smol::lock::Mutex<T>;
+    type Event = event_listener::Event;
 
     fn run<F>(body: F) -> F::Output
     where
@@ -79,6 +133,7 @@ impl Rt for Smol {
     }
 
     fn bounded<T: Send + 'static>(capacity: usize) -> (ChannelTx<T>, ChannelRx<T>) {
-        async_channel_bounded(capacity)
+        let (tx, rx) = async_channel::bounded(capacity);
+        (ChannelTx(tx), ChannelRx(rx))
     }
 }

@@ -1,9 +1,12 @@
 //! tokio, in its two flavours: `current_thread` and `multi_thread` with 2 workers.
+//!
+//! Both use `tokio::sync`: `mpsc::channel` for the queue, `Mutex` for the
+//! lock and `Notify` for the event.
 
 use std::future::Future;
 use std::time::Duration;
 
-use super::{QueueRx, QueueTx, Rt, Unwrapped};
+use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt, Unwrapped};
 
 /// tokio's `current_thread` runtime; the body runs in `Runtime::block_on`,
 /// as under `#[tokio::main(flavor = "current_thread")]`.
@@ -43,12 +46,37 @@ impl<T: Send + 'static> QueueRx<T> for TokioRx<T> {
     }
 }
 
+impl<T: Send + Sync + 'static> AsyncLock<T> for tokio::sync::Mutex<T> {
+    type Guard<'a> = tokio::sync::MutexGuard<'a, T>;
+
+    fn new(value: T) -> Self {
+        tokio::sync::Mutex::new(value)
+    }
+
+    fn lock(&self) -> impl Future<Output = Self::Guard<'_>> + Send + '_ {
+        tokio::sync::Mutex::lock(self)
+    }
+}
+
+impl AsyncEvent for tokio::sync::Notify {
+    fn new() -> Self {
+        tokio::sync::Notify::new()
+    }
+
+    fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
+        // `Notified` registers on its first poll.
+        self.notified()
+    }
+}
+
 /// The parts common to both flavours; only `run` differs.
 macro_rules! tokio_common {
     () => {
         type Handle<T: Send + 'static> = Unwrapped<tokio::task::JoinHandle<T>>;
         type Tx<T: Send + 'static> = TokioTx<T>;
         type Rx<T: Send + 'static> = TokioRx<T>;
+        type Lock<T: Send + Sync + 'static> = tokio::sync::Mutex<T>;
+        type Event = tokio::sync::Notify;
 
         fn spawn<F>(task: F) -> Self::Handle<F::Output>
         where

@@ -1,19 +1,107 @@
-//! tulip: its single-threaded event loop, `EventLoop::run_until_complete`.
+//! tulip: its single-threaded event loop, `EventLoop::run_until_complete`,
+//! with tulip-sync's primitives: `tulip::sync::Queue`, `Lock` and `Event`.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::{ChannelRx, ChannelTx, Rt, Unwrapped, async_channel_bounded};
+use tulip::sync::{Event, Lock, LockGuard, Queue};
+
+use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt, Unwrapped};
 
 /// tulip's event loop on the calling thread.
 pub(crate) struct Tulip;
 
+/// What both halves of a [`Tulip::bounded`] queue share.
+///
+/// asyncio's `Queue` has no notion of senders or receivers: anyone holding
+/// it may `put` or `get`. The halves add what the workloads' queue needs —
+/// "no more items" once every sender is gone — by counting the live
+/// senders; the last one to go shuts the queue down.
+struct Shared<T> {
+    /// The queue itself.
+    queue: Queue<T>,
+    /// How many [`QueueSender`]s are alive.
+    senders: AtomicUsize,
+}
+
+/// Sending half of a `tulip::sync::Queue`: `put`, and a share of the
+/// sender count.
+pub(crate) struct QueueSender<T>(Arc<Shared<T>>);
+
+impl<T> Clone for QueueSender<T> {
+    fn clone(&self) -> Self {
+        // Relaxed suffices for an increment made by a sender that is
+        // itself alive, as in `Arc::clone`.
+        self.0.senders.fetch_add(1, Ordering::Relaxed);
+        QueueSender(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Drop for QueueSender<T> {
+    fn drop(&mut self) {
+        if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last sender: `get` drains what is queued, then returns
+            // `Err(QueueShutDown)` (asyncio 3.13's `shutdown(immediate=False)`).
+            self.0.queue.shutdown(false);
+        }
+    }
+}
+
+impl<T: Send + 'static> QueueTx<T> for QueueSender<T> {
+    async fn send(&self, item: T) -> bool {
+        self.0.queue.put(item).await.is_ok()
+    }
+}
+
+/// Receiving half of a `tulip::sync::Queue`: `get`.
+pub(crate) struct QueueReceiver<T>(Arc<Shared<T>>);
+
+impl<T> Drop for QueueReceiver<T> {
+    fn drop(&mut self) {
+        // Nobody will get again: shut down at once, so that a sender
+        // waiting for room gets its item back instead of waiting forever
+        // (what tokio's and async_channel's senders do when the receiver
+        // is dropped).
+        self.0.queue.shutdown(true);
+    }
+}
+
+impl<T: Send + 'static> QueueRx<T> for QueueReceiver<T> {
+    async fn recv(&mut self) -> Option<T> {
+        self.0.queue.get().await.ok()
+    }
+}
+
+impl<T: Send + Sync + 'static> AsyncLock<T> for Lock<T> {
+    type Guard<'a> = LockGuard<'a, T>;
+
+    fn new(value: T) -> Self {
+        Lock::new(value)
+    }
+
+    fn lock(&self) -> impl Future<Output = Self::Guard<'_>> + Send + '_ {
+        Lock::lock(self)
+    }
+}
+
+impl AsyncEvent for Event {
+    fn new() -> Self {
+        Event::new()
+    }
+
+    fn wait(&self) -> impl Future<Output = ()> + Send + '_ {
+        Event::wait(self)
+    }
+}
+
 impl Rt for Tulip {
     type Handle<T: Send + 'static> = Unwrapped<tulip::JoinHandle<T>>;
-    // tulip-sync has no queue yet: until it does, tulip runs the same
-    // `async_channel` as smol (see the E4 note).
-    type Tx<T: Send + 'static> = ChannelTx<T>;
-    type Rx<T: Send + 'static> = ChannelRx<T>;
+    type Tx<T: Send + 'static> = QueueSender<T>;
+    type Rx<T: Send + 'static> = QueueReceiver<T>;
+    type Lock<T: Send + Sync + 'static> = Lock<T>;
+    type Event = Event;
 
     fn run<F>(body: F) -> F::Output
     where
@@ -49,7 +137,13 @@ impl Rt for Tulip {
         tulip::sleep(duration)
     }
 
-    fn bounded<T: Send + 'static>(capacity: usize) -> (ChannelTx<T>, ChannelRx<T>) {
-        async_channel_bounded(capacity)
+    fn bounded<T: Send + 'static>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
+        // `Queue::new(0)` would be unbounded, as in asyncio.
+        assert!(capacity > 0, "a bounded queue needs room for one item");
+        let shared = Arc::new(Shared {
+            queue: Queue::new(capacity),
+            senders: AtomicUsize::new(1),
+        });
+        (QueueSender(Arc::clone(&shared)), QueueReceiver(shared))
     }
 }

@@ -1,5 +1,7 @@
 //! E4 ping_pong: two tasks pass a token back and forth 1,000,000 times
-//! through two capacity-1 queues (each runtime's own bounded queue).
+//! through two capacity-1 queues (each runtime's own bounded queue, see
+//! [`crate::rt::Rt::bounded`]: `tulip::sync::Queue`, tokio's `mpsc::channel`,
+//! smol's `async_channel`).
 
 use std::time::Instant;
 
@@ -13,10 +15,6 @@ impl Workload for PingPong {
     const ID: &'static str = "E4";
     const NAME: &'static str = "ping_pong";
     const UNIT: Unit = Unit::lower("ns/round trip");
-    const NOTE: Option<&'static str> = Some(
-        "E4: tulip has no queue of its own yet (tulip-sync is a later milestone): \
-         its column runs async_channel::bounded(1), smol's queue, on tulip's loop",
-    );
 
     fn measure<R: Rt>(scale: Scale) -> f64 {
         let rounds: u64 = scale.pick(1_000_000, 1_000);

@@ -13,6 +13,9 @@ mod e2_yield_many;
 mod e3_chained_spawn;
 mod e4_ping_pong;
 mod m1_idle_tasks;
+mod s1_queue_spsc;
+mod s2_queue_mpsc;
+mod s3_lock_contended;
 mod t1_timer_churn;
 mod t2_sleep_many;
 
@@ -24,6 +27,9 @@ pub(crate) const ALL: &[Entry] = &[
     entry::<e4_ping_pong::PingPong>(),
     entry::<t1_timer_churn::TimerChurn>(),
     entry::<t2_sleep_many::SleepMany>(),
+    entry::<s1_queue_spsc::QueueSpsc>(),
+    entry::<s2_queue_mpsc::QueueMpsc>(),
+    entry::<s3_lock_contended::LockContended>(),
     entry::<m1_idle_tasks::IdleTasks>(),
 ];
 
