@@ -44,6 +44,17 @@ tour! {
     wait_return_when => "asyncio.wait: FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED",
     run_coroutine_threadsafe => "asyncio.run_coroutine_threadsafe: submitting from another thread",
     introspection => "asyncio.current_task, asyncio.all_tasks: introspection",
+    lock_async_with => "asyncio.Lock: async with lock, one holder at a time, first come first served",
+    lock_call_later => "asyncio.Lock: a lock released by a call_later callback",
+    race_counter => "race conditions on one thread: a counter read before an await",
+    race_mock_socket => "race conditions on one thread: a dictionary changed during an await, and a Lock",
+    event_waiters => "asyncio.Event: waiting until a flag is set",
+    event_missed => "asyncio.Event: a flag, not a queue, so a busy worker misses events",
+    condition_notify => "asyncio.Condition: notify(n) and notify_all",
+    condition_wait_for => "asyncio.Condition.wait_for: waiting until a predicate holds",
+    semaphore_limit => "asyncio.Semaphore: limiting concurrency",
+    bounded_semaphore => "asyncio.BoundedSemaphore: releasing too many times is an error",
+    queue_producer_consumer => "asyncio.Queue: producer and consumers, maxsize, task_done and join",
 }
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -250,7 +250,11 @@ impl PoolShared {
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
-                job.run();
+                if let Some(again) = job.run() {
+                    // A blocking job runs to completion in one poll; should
+                    // one ever be woken during it, it queues like any wake.
+                    self.schedule(again);
+                }
                 state = lock(&self.state);
                 continue;
             }

@@ -332,10 +332,7 @@ impl<F: Future> Future for WithTimeout<F> {
         // The deadline is fixed before the work first runs, as asyncio's
         // `async with timeout(...)` computes it on entry.
         this.scope.resolve_delay();
-        if let Poll::Ready(output) = future.poll(cx) {
-            this.future.set(None);
-            return Poll::Ready(Ok(output));
-        }
+        let first_poll = *this.armed_version == u64::MAX;
         {
             let mut state = lock(&this.scope.state);
             if !state
@@ -354,16 +351,30 @@ impl<F: Future> Future for WithTimeout<F> {
                 }
             }
         }
-        let Some(timer) = this.timer.as_mut() else {
-            return Poll::Pending;
-        };
-        match Pin::new(timer).poll(cx) {
-            Poll::Ready(()) => {
-                lock(&this.scope.state).expired = true;
-                this.future.set(None);
-                Poll::Ready(Err(TimeoutError))
-            }
-            Poll::Pending => Poll::Pending,
+        // Once the work has started, a deadline that fell due wins over the
+        // work's own wake-up in the same iteration: in asyncio the timeout's
+        // callback, scheduled first, cancels the work before it resumes. On
+        // the first poll the work goes first, so that a timeout around an
+        // already-ready future gives its value (asyncio's `wait_for(fut, 0)`).
+        if !first_poll && deadline_passed(this.timer.as_mut(), cx) {
+            lock(&this.scope.state).expired = true;
+            this.future.set(None);
+            return Poll::Ready(Err(TimeoutError));
         }
+        if let Poll::Ready(output) = future.poll(cx) {
+            this.future.set(None);
+            return Poll::Ready(Ok(output));
+        }
+        if first_poll && deadline_passed(this.timer.as_mut(), cx) {
+            lock(&this.scope.state).expired = true;
+            this.future.set(None);
+            return Poll::Ready(Err(TimeoutError));
+        }
+        Poll::Pending
     }
+}
+
+/// Polls the deadline's timer, if there is a deadline: `true` once it passed.
+fn deadline_passed(timer: Option<&mut Timer>, cx: &mut Context<'_>) -> bool {
+    timer.is_some_and(|timer| Pin::new(timer).poll(cx).is_ready())
 }

@@ -91,6 +91,36 @@ fn timeout_returns_the_value_of_a_future_that_beats_it() {
 }
 
 #[test]
+fn a_deadline_due_with_the_work_s_own_timer_wins_as_in_asyncio() {
+    // asyncio: `await wait_for(sleep(1), 1)` and `async with timeout(1):
+    // await sleep(1)` both time out: the timeout's callback, scheduled
+    // first, cancels the sleep before it resumes. A sleep due earlier wins.
+    let event_loop = virtual_loop();
+    let start = event_loop.time();
+    let tie = event_loop
+        .run_until_complete(wait_for(
+            async {
+                sleep(Duration::from_secs(1)).await;
+                "done"
+            },
+            Some(Duration::from_secs(1)),
+        ))
+        .unwrap();
+    assert_eq!(tie, Err(TimeoutError));
+    assert_eq!(event_loop.time() - start, Duration::from_secs(1));
+    let early = event_loop
+        .run_until_complete(wait_for(
+            async {
+                sleep(Duration::from_millis(500)).await;
+                "early"
+            },
+            Some(Duration::from_secs(1)),
+        ))
+        .unwrap();
+    assert_eq!(early, Ok("early"));
+}
+
+#[test]
 fn wait_for_zero_on_a_ready_future_returns_its_value() {
     let event_loop = virtual_loop();
     assert_eq!(

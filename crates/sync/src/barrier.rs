@@ -114,7 +114,9 @@ impl Barrier {
         {
             let mut state = self.state.lock();
             state.broken = broken;
-            state.waiters.grant_all(|()| Err(BrokenBarrier), &mut wakers);
+            state
+                .waiters
+                .grant_all(|()| Err(BrokenBarrier), &mut wakers);
         }
         wakers.wake_all();
     }

@@ -57,7 +57,10 @@ enum Stage<'g, T> {
     /// Not polled yet: still holding the lock.
     Start(LockGuard<'g, T>),
     /// Lock released, queued for a notification.
-    Notify { key: WaiterKey, lock: &'g Lock<T> },
+    Notify {
+        key: WaiterKey,
+        lock: &'g Lock<T>,
+    },
     /// Notified, taking the lock back.
     Relock(LockAcquire<'g, T>),
     Done,

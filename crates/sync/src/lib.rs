@@ -70,7 +70,7 @@ pub use error::{
     QueueShutDown, ReleaseError, TaskDoneError, TryAcquireError, TryLockError,
 };
 pub use event::{Event, EventWait};
-pub use lock::{Lock, LockAcquire, LockGuard};
+pub use lock::{Lock, LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard};
 pub use queue::{
     Fifo, GenericQueue, Lifo, LifoQueue, Order, Priority, PriorityQueue, Queue, QueueGet,
     QueueJoin, QueuePut,

@@ -6,10 +6,11 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::error::TryLockError;
-use crate::semaphore::{RawSemaphore, Waiter};
+use crate::semaphore::{RawSemaphore, SemaphoreRef, Waiter};
 
 /// A fair async lock: asyncio's `Lock` as `Lock::new(())`, an async mutex
 /// around `T` otherwise.
@@ -66,7 +67,23 @@ pub struct LockGuard<'a, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct LockAcquire<'a, T> {
     lock: &'a Lock<T>,
-    waiter: Waiter<'a>,
+    waiter: Waiter<&'a RawSemaphore>,
+}
+
+/// A guard that owns a reference to its lock: `'static`, so it can move
+/// into a spawned task or a callback (asyncio's `lock.release()` called from
+/// elsewhere), from [`Lock::lock_owned`].
+#[must_use = "dropping the guard releases the lock at once"]
+pub struct OwnedLockGuard<T> {
+    lock: Arc<Lock<T>>,
+    // As for `LockGuard`: `Sync` only when `T` is.
+    _value: PhantomData<T>,
+}
+
+/// The future of [`Lock::lock_owned`]: resolves to an [`OwnedLockGuard`].
+#[must_use = "futures do nothing unless polled"]
+pub struct LockAcquireOwned<T> {
+    waiter: Waiter<Arc<Lock<T>>>,
 }
 
 impl<T> Lock<T> {
@@ -92,6 +109,25 @@ impl<T> Lock<T> {
             Ok(permit) => {
                 permit.forget();
                 Ok(LockGuard::new(self))
+            }
+            Err(_) => Err(TryLockError),
+        }
+    }
+
+    /// Waits for the lock, in arrival order, like [`lock`](Lock::lock),
+    /// for a guard that holds an `Arc` of the lock instead of a borrow.
+    pub fn lock_owned(self: &Arc<Self>) -> LockAcquireOwned<T> {
+        LockAcquireOwned {
+            waiter: Waiter::new(Arc::clone(self), 1),
+        }
+    }
+
+    /// [`try_lock`](Lock::try_lock), for an [`OwnedLockGuard`].
+    pub fn try_lock_owned(self: &Arc<Self>) -> Result<OwnedLockGuard<T>, TryLockError> {
+        match self.raw.try_acquire(1) {
+            Ok(permit) => {
+                permit.forget();
+                Ok(OwnedLockGuard::new(Arc::clone(self)))
             }
             Err(_) => Err(TryLockError),
         }
@@ -156,6 +192,72 @@ impl<T> DerefMut for LockGuard<'_, T> {
 impl<T> Drop for LockGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.raw.release(1);
+    }
+}
+
+impl<T> OwnedLockGuard<T> {
+    fn new(lock: Arc<Lock<T>>) -> Self {
+        OwnedLockGuard {
+            lock,
+            _value: PhantomData,
+        }
+    }
+
+    /// The lock this guard holds.
+    pub fn lock(&self) -> &Arc<Lock<T>> {
+        &self.lock
+    }
+}
+
+impl<T> Deref for OwnedLockGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: as for `LockGuard`: the guard holds the lock's only permit.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> DerefMut for OwnedLockGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as for `LockGuard`, and `&mut self` makes this the only
+        // reference the guard hands out while it lives.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for OwnedLockGuard<T> {
+    fn drop(&mut self) {
+        self.lock.raw.release(1);
+    }
+}
+
+impl<T> SemaphoreRef for Arc<Lock<T>> {
+    fn raw(&self) -> &RawSemaphore {
+        &self.raw
+    }
+}
+
+impl<T> Future for LockAcquireOwned<T> {
+    type Output = OwnedLockGuard<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let waiter = &mut self.get_mut().waiter;
+        waiter
+            .poll(cx)
+            .map(|()| OwnedLockGuard::new(Arc::clone(waiter.handle())))
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OwnedLockGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T> fmt::Debug for LockAcquireOwned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockAcquireOwned").finish_non_exhaustive()
     }
 }
 

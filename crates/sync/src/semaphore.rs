@@ -53,14 +53,14 @@ pub struct SemaphorePermit<'a> {
 /// The future of [`Semaphore::acquire`]: resolves to one permit.
 #[must_use = "futures do nothing unless polled"]
 pub struct SemaphoreAcquire<'a> {
-    waiter: Waiter<'a>,
+    waiter: Waiter<&'a RawSemaphore>,
 }
 
 /// The future of [`Semaphore::acquire_many`]: resolves to the permits, or
 /// to an error if more were asked for than the semaphore can ever hold.
 #[must_use = "futures do nothing unless polled"]
 pub struct SemaphoreAcquireMany<'a> {
-    waiter: Waiter<'a>,
+    waiter: Waiter<&'a RawSemaphore>,
 }
 
 impl Semaphore {
@@ -219,10 +219,11 @@ impl<'a> Future for SemaphoreAcquireMany<'a> {
         let waiter = &mut self.get_mut().waiter;
         // More than the bound could never be free at once: fail rather than
         // wait forever (and never queue, so nobody behind is held back).
-        if waiter.permits > waiter.raw.bound {
+        let limit = waiter.handle().bound;
+        if waiter.permits > limit {
             return Poll::Ready(Err(AcquireError {
                 requested: waiter.permits,
-                limit: waiter.raw.bound,
+                limit,
             }));
         }
         waiter.poll(cx).map(|()| Ok(waiter.permit()))
@@ -356,10 +357,22 @@ impl State {
     }
 }
 
+/// What an acquisition reaches its semaphore through: a borrow, or an
+/// owning handle (the `Arc` of [`Lock::lock_owned`](crate::Lock::lock_owned)).
+pub(crate) trait SemaphoreRef {
+    fn raw(&self) -> &RawSemaphore;
+}
+
+impl SemaphoreRef for &RawSemaphore {
+    fn raw(&self) -> &RawSemaphore {
+        self
+    }
+}
+
 /// One acquisition in progress: the state machine shared by every future
 /// that takes permits (the semaphores' and the lock's).
-pub(crate) struct Waiter<'a> {
-    raw: &'a RawSemaphore,
+pub(crate) struct Waiter<H: SemaphoreRef> {
+    handle: H,
     permits: usize,
     key: Option<WaiterKey>,
     /// Set once the permits were handed over, so that a poll after
@@ -367,22 +380,30 @@ pub(crate) struct Waiter<'a> {
     done: bool,
 }
 
-impl<'a> Waiter<'a> {
-    pub(crate) fn new(raw: &'a RawSemaphore, permits: usize) -> Self {
+impl<H: SemaphoreRef> Waiter<H> {
+    pub(crate) fn new(handle: H, permits: usize) -> Self {
         Waiter {
-            raw,
+            handle,
             permits,
             key: None,
             done: false,
         }
     }
 
+    /// The handle to the semaphore.
+    pub(crate) fn handle(&self) -> &H {
+        &self.handle
+    }
+
     /// Takes the permits now if nobody is queued, else queues (first
     /// poll) or checks for the grant (later polls). Ready once the permits
     /// belong to the caller, who must give them back.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        assert!(!self.done, "an acquisition future was polled after it completed");
-        let mut state = self.raw.state.lock();
+        assert!(
+            !self.done,
+            "an acquisition future was polled after it completed"
+        );
+        let mut state = self.handle.raw().state.lock();
         let poll = match self.key.take() {
             None if state.waiters.is_empty() && state.permits >= self.permits => {
                 state.permits -= self.permits;
@@ -403,29 +424,32 @@ impl<'a> Waiter<'a> {
         self.done = poll.is_ready();
         poll
     }
+}
 
+impl<'a> Waiter<&'a RawSemaphore> {
     /// The permits of a completed acquisition, as a guard.
     fn permit(&self) -> SemaphorePermit<'a> {
         SemaphorePermit {
-            raw: self.raw,
+            raw: self.handle,
             permits: self.permits,
         }
     }
 }
 
-impl Drop for Waiter<'_> {
+impl<H: SemaphoreRef> Drop for Waiter<H> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else {
             return;
         };
+        let raw = self.handle.raw();
         let mut wakers = WakeList::new();
         {
-            let mut state = self.raw.state.lock();
+            let mut state = raw.state.lock();
             match state.waiters.cancel(key) {
                 // Granted but never collected: the permits go to the next
                 // in line (or back to the pool).
                 Cancelled::Granted(permits) => {
-                    state.permits = state.permits.saturating_add(permits).min(self.raw.bound);
+                    state.permits = state.permits.saturating_add(permits).min(raw.bound);
                 }
                 // Still queued: leaving may unblock those behind if it
                 // wanted more than is free.

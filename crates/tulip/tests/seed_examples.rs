@@ -12,8 +12,23 @@ use std::io::Write;
 
 // Each example's `main` is for running it alone; the tests call `run`.
 #[allow(dead_code)]
+#[path = "../../../examples/bounded_semaphore.rs"]
+mod bounded_semaphore;
+#[allow(dead_code)]
 #[path = "../../../examples/call_later.rs"]
 mod call_later;
+#[allow(dead_code)]
+#[path = "../../../examples/condition_notify.rs"]
+mod condition_notify;
+#[allow(dead_code)]
+#[path = "../../../examples/condition_wait_for.rs"]
+mod condition_wait_for;
+#[allow(dead_code)]
+#[path = "../../../examples/event_missed.rs"]
+mod event_missed;
+#[allow(dead_code)]
+#[path = "../../../examples/event_waiters.rs"]
+mod event_waiters;
 #[allow(dead_code)]
 #[path = "../../../examples/gather_factorials.rs"]
 mod gather_factorials;
@@ -24,11 +39,29 @@ mod gather_return_exceptions;
 #[path = "../../../examples/introspection.rs"]
 mod introspection;
 #[allow(dead_code)]
+#[path = "../../../examples/lock_async_with.rs"]
+mod lock_async_with;
+#[allow(dead_code)]
+#[path = "../../../examples/lock_call_later.rs"]
+mod lock_call_later;
+#[allow(dead_code)]
+#[path = "../../../examples/queue_producer_consumer.rs"]
+mod queue_producer_consumer;
+#[allow(dead_code)]
+#[path = "../../../examples/race_counter.rs"]
+mod race_counter;
+#[allow(dead_code)]
+#[path = "../../../examples/race_mock_socket.rs"]
+mod race_mock_socket;
+#[allow(dead_code)]
 #[path = "../../../examples/run_coroutine_threadsafe.rs"]
 mod run_coroutine_threadsafe;
 #[allow(dead_code)]
 #[path = "../../../examples/say_after.rs"]
 mod say_after;
+#[allow(dead_code)]
+#[path = "../../../examples/semaphore_limit.rs"]
+mod semaphore_limit;
 #[allow(dead_code)]
 #[path = "../../../examples/shield.rs"]
 mod shield;
@@ -124,6 +157,61 @@ fn run_coroutine_threadsafe() {
 #[test]
 fn introspection() {
     insta::assert_snapshot!(redact_task_numbers(&output(introspection::run)));
+}
+
+#[test]
+fn lock_async_with() {
+    insta::assert_snapshot!(output(lock_async_with::run));
+}
+
+#[test]
+fn lock_call_later() {
+    insta::assert_snapshot!(output(lock_call_later::run));
+}
+
+#[test]
+fn race_counter() {
+    insta::assert_snapshot!(output(race_counter::run));
+}
+
+#[test]
+fn race_mock_socket() {
+    insta::assert_snapshot!(output(race_mock_socket::run));
+}
+
+#[test]
+fn event_waiters() {
+    insta::assert_snapshot!(output(event_waiters::run));
+}
+
+#[test]
+fn event_missed() {
+    insta::assert_snapshot!(output(event_missed::run));
+}
+
+#[test]
+fn condition_notify() {
+    insta::assert_snapshot!(output(condition_notify::run));
+}
+
+#[test]
+fn condition_wait_for() {
+    insta::assert_snapshot!(output(condition_wait_for::run));
+}
+
+#[test]
+fn semaphore_limit() {
+    insta::assert_snapshot!(output(semaphore_limit::run));
+}
+
+#[test]
+fn bounded_semaphore() {
+    insta::assert_snapshot!(output(bounded_semaphore::run));
+}
+
+#[test]
+fn queue_producer_consumer() {
+    insta::assert_snapshot!(output(queue_producer_consumer::run));
 }
 
 #[test]

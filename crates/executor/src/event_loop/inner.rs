@@ -274,7 +274,13 @@ impl LoopInner {
 
     fn run_item_inner(&self, item: Ready) {
         match item {
-            Ready::Task(task) => run_task(task),
+            Ready::Task(task) => {
+                if let Some(again) = coop::with_budget(TASK_BUDGET, || task.run()) {
+                    // Woken during its own poll: behind everything ready,
+                    // where its wake would have queued it.
+                    self.push_ready(Ready::Task(again));
+                }
+            }
             Ready::Callback(callback) => {
                 if let Some(function) = callback.take() {
                     self.run_callback(function);
@@ -343,10 +349,6 @@ impl LoopInner {
         }
         had_work
     }
-}
-
-fn run_task(task: Runnable) {
-    coop::with_budget(TASK_BUDGET, || task.run());
 }
 
 enum Described {

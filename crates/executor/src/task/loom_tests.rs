@@ -61,7 +61,7 @@ impl Sched {
     fn run_all(&self) -> usize {
         let mut n = 0;
         while let Some(r) = self.pop() {
-            r.run();
+            r.run_and_reschedule();
             n += 1;
         }
         n
@@ -188,14 +188,14 @@ fn poll_handle<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, J
 fn loom_wake_vs_run() {
     loom::model(|| {
         let (s, runnable, handle, task) = setup(2);
-        runnable.run(); // poll 1: pending
+        runnable.run_and_reschedule(); // poll 1: pending
         let waker = s.take_waker();
         let other = waker.clone();
         waker.wake(); // scheduled
         let runnable = s.sched.pop().unwrap();
 
         let t = thread::spawn(move || other.wake());
-        runnable.run(); // poll 2: pending, racing with the wake
+        runnable.run_and_reschedule(); // poll 2: pending, racing with the wake
         t.join().unwrap();
 
         s.drive(&task);
@@ -211,7 +211,7 @@ fn loom_wake_vs_run() {
 fn loom_wake_vs_complete() {
     loom::model(|| {
         let (s, runnable, handle, task) = setup(1);
-        runnable.run();
+        runnable.run_and_reschedule();
         let waker = s.take_waker();
         let other = waker.clone();
         waker.wake_by_ref();
@@ -221,7 +221,7 @@ fn loom_wake_vs_complete() {
             other.wake_by_ref();
             drop(other);
         });
-        runnable.run(); // poll 2: ready, racing with the wake
+        runnable.run_and_reschedule(); // poll 2: ready, racing with the wake
         t.join().unwrap();
 
         // Whatever the order, a wake of the running or complete task makes
@@ -241,7 +241,7 @@ fn loom_cancel_vs_run() {
         let (s, runnable, mut handle, task) = setup(usize::MAX);
         let canceller = task.clone();
         let t = thread::spawn(move || assert!(canceller.cancel()));
-        runnable.run(); // poll 1 (or none): pending, racing with the cancel
+        runnable.run_and_reschedule(); // poll 1 (or none): pending, racing with the cancel
         t.join().unwrap();
         s.sched.run_all();
 
@@ -265,7 +265,7 @@ fn loom_join_handle_drop_vs_completion() {
         let (s, runnable, handle, task) = setup(0);
         drop(task);
         let t = thread::spawn(move || drop(handle));
-        runnable.run(); // ready at once, racing with the drop
+        runnable.run_and_reschedule(); // ready at once, racing with the drop
         t.join().unwrap();
         assert_eq!(s.counts.output_drops.load(SeqCst), 1);
         assert_eq!(s.counts.future_drops.load(SeqCst), 1);
@@ -283,7 +283,7 @@ fn loom_join_handle_poll_vs_completion() {
             let first = poll_handle(&mut handle, &waker);
             (handle, flag, first.is_pending())
         });
-        runnable.run();
+        runnable.run_and_reschedule();
         let (mut handle, flag, was_pending) = t.join().unwrap();
         if was_pending {
             assert!(flag.0.load(SeqCst), "the awaiter's wake-up was lost");
@@ -310,7 +310,7 @@ fn loom_join_handle_repoll_vs_completion() {
             let ready = poll_handle(&mut handle, &waker).is_ready();
             (handle, flag, ready)
         });
-        runnable.run();
+        runnable.run_and_reschedule();
         let (mut handle, flag, ready) = t.join().unwrap();
         if !ready {
             // Re-registered before completion: the new waker is woken.
@@ -328,7 +328,7 @@ fn loom_join_handle_repoll_vs_completion() {
 fn loom_runnable_drop_vs_wake() {
     loom::model(|| {
         let (s, runnable, mut handle, task) = setup(usize::MAX);
-        runnable.run();
+        runnable.run_and_reschedule();
         let waker = s.take_waker();
         let other = waker.clone();
         waker.wake();
@@ -357,7 +357,7 @@ fn loom_runnable_drop_vs_wake() {
 fn loom_shutdown_vs_wake() {
     loom::model(|| {
         let (s, runnable, handle, task) = setup(usize::MAX);
-        runnable.run();
+        runnable.run_and_reschedule();
         let waker = s.take_waker();
         let t = thread::spawn(move || waker.wake());
         task.shutdown(); // racing with the wake
@@ -377,7 +377,7 @@ fn loom_handle_drop_vs_cancel_of_pending_task() {
         let (s, runnable, mut handle, task) = setup(usize::MAX);
         let (_, waker) = flag_waker();
         assert!(poll_handle(&mut handle, &waker).is_pending());
-        runnable.run();
+        runnable.run_and_reschedule();
         let t = thread::spawn(move || drop(handle)); // takes its waker back
         assert!(task.cancel());
         s.sched.run_all(); // completes, racing with the handle's drop
@@ -393,14 +393,14 @@ fn loom_handle_drop_vs_cancel_of_pending_task() {
 fn loom_two_wakes_schedule_exactly_once() {
     loom::model(|| {
         let (s, runnable, handle, task) = setup(1);
-        runnable.run();
+        runnable.run_and_reschedule();
         let waker = s.take_waker();
         let other = waker.clone();
         let t = thread::spawn(move || other.wake());
         waker.wake_by_ref(); // racing with the other thread's wake
         t.join().unwrap();
         assert!(s.sched.pop().is_some_and(|r| {
-            r.run();
+            r.run_and_reschedule();
             true
         }));
         assert!(s.sched.pop().is_none(), "scheduled twice");

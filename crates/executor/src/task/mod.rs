@@ -248,15 +248,45 @@ impl Runnable {
     /// The task is the thread's [`current`] task during the poll, and the poll
     /// is counted. If cancellation was requested before or during the poll,
     /// the future is dropped right after (at this scheduling point) and the
-    /// task completes as cancelled. If the task was woken during its own
-    /// poll, it is handed to [`Schedule::schedule`] after the poll (never
-    /// polled re-entrantly). If it is complete already (shut down while
-    /// queued), this does nothing.
-    pub(crate) fn run(self) {
+    /// task completes as cancelled. If it is complete already (shut down
+    /// while queued), this does nothing.
+    ///
+    /// If the task was woken during its own poll (a `yield_now`), the
+    /// Runnable comes back, to be queued behind what is ready, as
+    /// [`Schedule::schedule`] would: handing it back saves that wake a
+    /// scheduler call and a pair of reference-count updates.
+    #[must_use = "a Runnable that comes back must be queued again"]
+    pub(crate) fn run(self) -> Option<Runnable> {
         let this = ManuallyDrop::new(self);
         // SAFETY: the Runnable's reference and `SCHEDULED` pass to `run`,
-        // which consumes them; `this` is not dropped.
-        unsafe { (this.header().vtable.run)(this.ptr) }
+        // which consumes them unless it returns `true`: then they are ours
+        // again, and `this` is given back instead of leaked.
+        let again = unsafe { (this.header().vtable.run)(this.ptr) };
+        again.then(|| ManuallyDrop::into_inner(this))
+    }
+
+    /// [`Runnable::run`], handing a Runnable that comes back to the task's
+    /// scheduler (for tests of the task module, which drive their own).
+    #[cfg(any(test, loom))]
+    pub(crate) fn run_and_reschedule(self) {
+        if let Some(again) = self.run() {
+            again.reschedule();
+        }
+    }
+
+    /// Hands the Runnable to its task's scheduler.
+    #[cfg(any(test, loom))]
+    fn reschedule(self) {
+        let this = ManuallyDrop::new(self);
+        // The scheduler borrows from the cell: hold a reference of our own
+        // across the call, besides the Runnable's, which it takes over.
+        this.header().state.ref_inc();
+        // SAFETY: `SCHEDULED` is set and the Runnable's reference passes to
+        // the scheduler; we hold another one for the call, dropped once.
+        unsafe {
+            (this.header().vtable.schedule)(this.ptr);
+            raw::drop_ref(this.ptr);
+        }
     }
 
     /// A counted reference to the task.

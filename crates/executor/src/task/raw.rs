@@ -126,8 +126,10 @@ pub(super) struct Vtable {
     /// added the Runnable's reference, and holds another one of its own for
     /// the duration of the call (the scheduler borrows from the cell).
     pub(super) schedule: unsafe fn(NonNull<Header>),
-    /// Runs the task once; consumes the Runnable's reference.
-    pub(super) run: unsafe fn(NonNull<Header>),
+    /// Runs the task once; consumes the Runnable's reference, except when it
+    /// returns `true`: the task was woken during its poll and the caller's
+    /// Runnable (reference and `SCHEDULED`) is live again, to be queued.
+    pub(super) run: unsafe fn(NonNull<Header>) -> bool,
     /// Disposes of a Runnable that was not run; consumes its reference.
     pub(super) drop_runnable: unsafe fn(NonNull<Header>),
     /// `Task::shutdown`.
@@ -274,7 +276,7 @@ where
     /// # Safety
     ///
     /// As [`Vtable::run`].
-    unsafe fn run(ptr: NonNull<Header>) {
+    unsafe fn run(ptr: NonNull<Header>) -> bool {
         // SAFETY: the Runnable's reference keeps the cell alive until we drop
         // it; `header` is not used after that.
         let header = unsafe { ptr.as_ref() };
@@ -287,12 +289,12 @@ where
                 drop(current);
                 // SAFETY: the Runnable's reference, dropped once.
                 unsafe { drop_ref(ptr) };
-                return;
+                return false;
             }
             ToRunning::Skip => {
                 // SAFETY: the Runnable's reference, dropped once.
                 unsafe { drop_ref(ptr) };
-                return;
+                return false;
             }
         }
 
@@ -321,15 +323,10 @@ where
                 drop(current);
                 match header.state.transition_to_idle() {
                     // The Runnable's reference is gone: touch nothing.
-                    ToIdle::Idle => return,
-                    ToIdle::Reschedule => {
-                        // SAFETY: the transition kept `SCHEDULED` and added
-                        // the new Runnable's reference; ours guards the call.
-                        unsafe { Self::schedule(ptr) };
-                        // SAFETY: the old Runnable's reference.
-                        unsafe { drop_ref(ptr) };
-                        return;
-                    }
+                    ToIdle::Idle => return false,
+                    // The Runnable stays alive, for the caller to queue:
+                    // no reference changes hands and no scheduler call.
+                    ToIdle::Reschedule => return true,
                     ToIdle::Cancel => {
                         let current = CurrentGuard::enter(ptr);
                         // SAFETY: still `RUNNING`, ours.
@@ -337,7 +334,7 @@ where
                         drop(current);
                         // SAFETY: the Runnable's reference.
                         unsafe { drop_ref(ptr) };
-                        return;
+                        return false;
                     }
                 }
             }
@@ -361,6 +358,7 @@ where
         drop(current);
         // SAFETY: the Runnable's reference.
         unsafe { drop_ref(ptr) };
+        false
     }
 
     /// Drops the future, stores `output` (`None`: cancelled), completes the

@@ -146,9 +146,9 @@ pub(super) enum ToRunning {
 pub(super) enum ToIdle {
     /// The task is idle and the Runnable's reference is gone: touch nothing.
     Idle,
-    /// The task was woken during the poll: `RUNNING` is cleared, `SCHEDULED`
-    /// kept, and one reference was added for the new Runnable (the runner
-    /// still holds its own and must drop it after scheduling).
+    /// The task was woken during the poll: `RUNNING` is cleared and
+    /// `SCHEDULED` kept; the runner's Runnable, with its reference, is the
+    /// task's Runnable again and must be queued.
     Reschedule,
     /// Still running: cancellation was requested during the poll, or nothing
     /// else holds a reference so the task could never be woken again. Drop
@@ -311,7 +311,7 @@ impl State {
                 None
             } else if s.has(SCHEDULED) {
                 outcome = ToIdle::Reschedule;
-                Some((s.0 & !RUNNING) + REF_ONE)
+                Some(s.0 & !RUNNING)
             } else {
                 outcome = ToIdle::Idle;
                 Some((s.0 & !RUNNING) - REF_ONE)
@@ -480,13 +480,16 @@ mod tests {
     }
 
     #[test]
-    fn wake_while_running_reschedules_and_adds_a_reference() {
+    fn wake_while_running_reschedules_keeping_the_runnables_reference() {
         let s = State::new();
+        let refs = s.load().refs();
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
         assert_eq!(s.wake(), Wake::Nothing);
         assert_eq!(s.wake(), Wake::Nothing);
         assert_eq!(s.transition_to_idle(), ToIdle::Reschedule);
-        assert_eq!(s.load().refs(), 4);
+        // The runner's Runnable is queued again as it is: no reference
+        // added, none dropped.
+        assert_eq!(s.load().refs(), refs);
         assert_eq!(s.load().task_state(), TaskState::Scheduled);
     }
 

@@ -64,7 +64,7 @@ impl TestSched {
     fn run_all(&self) -> usize {
         let mut n = 0;
         while let Some(r) = self.pop() {
-            r.run();
+            r.run_and_reschedule();
             n += 1;
         }
         n
@@ -244,7 +244,7 @@ fn ready_at_first_poll() {
     let (runnable, mut handle, task) = spawn_test(ready(&counts, 7), &sched);
     assert_eq!(task.state(), TaskState::Scheduled);
     assert_eq!(runnable.id(), task.id());
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.polls(), 1);
     assert_eq!(counts.future_drops(), 1);
     assert_eq!(counts.output_drops(), 0);
@@ -299,8 +299,8 @@ fn task_awaiting_a_task_keeps_its_waker_in_one_word() {
         Poll::Pending
     });
     let (outer_runnable, mut outer_handle, outer_task) = spawn_test(outer, &sched);
-    outer_runnable.run();
-    inner_runnable.run();
+    outer_runnable.run_and_reschedule();
+    inner_runnable.run_and_reschedule();
     assert_eq!(polls.load(SeqCst), 1);
     // The outer task's `Task`, its handle, and the waker in the slot.
     assert_eq!(outer_task.header().state.load().refs(), 3);
@@ -333,7 +333,7 @@ fn handle_awaits_then_is_woken_once() {
     // Ours, `waker`, and the one clone in the slot.
     assert_eq!(Arc::strong_count(&wakes), 3);
 
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(task.state(), TaskState::Waiting);
     assert_eq!(counts.polls(), 1);
     assert_eq!(wakes.wakes.load(SeqCst), 0);
@@ -379,7 +379,7 @@ fn handle_repolled_with_another_waker_wakes_only_the_new_one() {
     assert_eq!(Arc::strong_count(&first), 2, "first waker still referenced");
     drop(first_waker);
     assert_eq!(Arc::strong_count(&first), 1);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(first.wakes.load(SeqCst), 0);
     assert_eq!(second.wakes.load(SeqCst), 1);
     assert!(matches!(
@@ -397,7 +397,7 @@ fn wake_while_idle_schedules_exactly_once() {
     let counts = Counts::new();
     let slot = Arc::new(Mutex::new(None));
     let (runnable, handle, task) = spawn_test(pending_with_slot(&counts, &slot), &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     let waker = slot.lock().unwrap().clone().unwrap();
     waker.wake_by_ref();
     assert_eq!(task.state(), TaskState::Scheduled);
@@ -442,7 +442,7 @@ fn wake_during_own_poll_reschedules_exactly_once() {
         }
     });
     let (runnable, mut handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.polls(), 1, "never polled re-entrantly");
     assert_eq!(sched.scheduled(), 1);
     assert_eq!(sched.queued(), 1);
@@ -466,7 +466,7 @@ fn wake_from_another_thread() {
     let counts = Counts::new();
     let slot = Arc::new(Mutex::new(None));
     let (runnable, mut handle, task) = spawn_test(pending_with_slot(&counts, &slot), &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     let waker = slot.lock().unwrap().take().unwrap();
     thread::spawn(move || waker.wake()).join().unwrap();
     assert_eq!(sched.queued(), 1);
@@ -474,7 +474,7 @@ fn wake_from_another_thread() {
     // Cancel before it runs: the run drops the future instead of polling.
     assert!(handle.cancel());
     assert!(!handle.cancel());
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.polls(), 1);
     assert_eq!(counts.future_drops(), 1);
     let (_, waker) = wake_counter();
@@ -501,7 +501,7 @@ fn run_on_another_thread_and_await_here() {
             thread::yield_now();
         }
     });
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(joined.join().unwrap().unwrap(), 5);
     drop(task);
     assert_eq!(counts.output_drops(), 1);
@@ -524,7 +524,7 @@ fn self_cancel_inside_poll_drops_future_after_the_poll() {
         Poll::<()>::Pending
     });
     let (runnable, mut handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(*seen_state.lock().unwrap(), Some(TaskState::Running));
     assert_eq!(counts.polls(), 1);
     assert_eq!(counts.future_drops(), 1);
@@ -551,7 +551,7 @@ fn cancelled_during_the_poll_that_finishes_drops_the_output() {
         Poll::Ready(Output(out.clone(), 1))
     });
     let (runnable, mut handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.output_drops(), 1);
     assert_eq!(counts.future_drops(), 1);
     let (_, waker) = wake_counter();
@@ -569,7 +569,7 @@ fn cancel_after_completion_returns_false() {
     let sched = TestSched::new();
     let counts = Counts::new();
     let (runnable, mut handle, task) = spawn_test(ready(&counts, 3), &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert!(!handle.cancel());
     assert!(!task.cancel());
     let (_, waker) = wake_counter();
@@ -588,7 +588,7 @@ fn cancel_scheduled_task_before_first_run() {
     let (runnable, mut handle, task) = spawn_test(ready(&counts, 3), &sched);
     assert!(handle.cancel());
     assert_eq!(sched.queued(), 0, "already scheduled: no second Runnable");
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.polls(), 0);
     assert_eq!(counts.future_drops(), 1);
     let (_, waker) = wake_counter();
@@ -629,7 +629,7 @@ fn future_destructor_runs_before_the_handle_resolves_cancelled() {
         std::future::pending::<()>().await;
     };
     let (runnable, mut handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     let checker = Arc::new(CheckingWaker {
         dropped: dropped.clone(),
         seen_at_wake: AtomicBool::new(false),
@@ -655,7 +655,7 @@ fn abort_on_drop_cancels_and_into_inner_disarms() {
     let counts = Counts::new();
     let slot = Arc::new(Mutex::new(None));
     let (runnable, handle, task) = spawn_test(pending_with_slot(&counts, &slot), &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     let guard = handle.abort_on_drop();
     assert_eq!(guard.id(), task.id());
     let handle = guard.into_inner();
@@ -692,7 +692,7 @@ fn drop_handle_before_completion_detaches() {
     let (runnable, mut handle, task) = spawn_test(future, &sched);
     let (wakes, waker) = wake_counter();
     assert!(poll_handle(&mut handle, &waker).is_pending());
-    runnable.run();
+    runnable.run_and_reschedule();
     handle.detach();
     // The registered awaiter waker was released with the handle.
     assert_eq!(Arc::strong_count(&wakes), 2);
@@ -714,7 +714,7 @@ fn drop_handle_after_completion_drops_the_output_once() {
     let counts = Counts::new();
     let (runnable, handle, task) = spawn_test(ready(&counts, 2), &sched);
     drop(task);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.output_drops(), 0, "kept for the handle");
     drop(handle);
     assert_eq!(counts.output_drops(), 1);
@@ -760,7 +760,7 @@ fn waker_outlives_the_task() {
     let counts = Counts::new();
     let slot = Arc::new(Mutex::new(None));
     let (runnable, handle, task) = spawn_test(pending_with_slot(&counts, &slot), &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     let waker = slot.lock().unwrap().take().unwrap();
     let clone = waker.clone();
     task.shutdown();
@@ -785,7 +785,7 @@ fn last_reference_at_pending_cancels_the_task() {
     let future = counting(&counts, |_cx: &mut Context<'_>| Poll::<()>::Pending);
     let (runnable, handle, task) = spawn_test(future, &sched);
     drop((handle, task));
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.polls(), 1);
     assert_eq!(counts.future_drops(), 1);
     assert_eq!(sched.released(), 1);
@@ -800,7 +800,7 @@ fn shutdown_idle_task() {
     let counts = Counts::new();
     let slot = Arc::new(Mutex::new(None));
     let (runnable, mut handle, task) = spawn_test(pending_with_slot(&counts, &slot), &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     task.shutdown();
     assert_eq!(counts.future_drops(), 1);
     assert_eq!(sched.released(), 1);
@@ -829,7 +829,7 @@ fn shutdown_scheduled_task_then_run_or_drop_its_runnable() {
         assert_eq!(counts.future_drops(), 1);
         assert_eq!(sched.released(), 1);
         if run_it {
-            runnable.run();
+            runnable.run_and_reschedule();
         } else {
             drop(runnable);
         }
@@ -851,7 +851,7 @@ fn shutdown_from_inside_the_poll_is_deferred_to_after_it() {
         Poll::<()>::Pending
     });
     let (runnable, handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.future_drops(), 1);
     assert_eq!(sched.released(), 1);
     task.shutdown();
@@ -870,7 +870,7 @@ fn panic_in_poll_reaches_the_handle() {
         panic!("boom")
     });
     let (runnable, mut handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.polls(), 1);
     assert_eq!(counts.future_drops(), 1);
     assert_eq!(sched.released(), 1);
@@ -900,7 +900,7 @@ fn panic_taken_then_error_dropped_counts_as_retrieved() {
         panic!("{}", String::from("formatted"))
     });
     let (runnable, mut handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     let (_, waker) = wake_counter();
     let Poll::Ready(Err(err)) = poll_handle(&mut handle, &waker) else {
         panic!("expected the panic")
@@ -926,7 +926,7 @@ fn unretrieved_panic_reported_once_handle_dropped_before() {
     );
     assert_eq!(task.name(), "worker");
     drop(handle);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(sched.unretrieved(), vec!["worker: lost".to_string()]);
     drop(task);
     assert_eq!(sched.unretrieved().len(), 1);
@@ -941,7 +941,7 @@ fn unretrieved_panic_reported_once_handle_dropped_after() {
         std::panic::panic_any(17_u32)
     });
     let (runnable, handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert!(
         sched.unretrieved().is_empty(),
         "the handle may still take it"
@@ -969,7 +969,7 @@ fn panic_in_future_destructor_is_the_task_panic() {
         7_u32
     };
     let (runnable, mut handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     let (_, waker) = wake_counter();
     let Poll::Ready(Err(err)) = poll_handle(&mut handle, &waker) else {
         panic!("expected the destructor's panic")
@@ -1013,7 +1013,7 @@ fn panic_in_cancelled_future_destructor_and_in_output_destructor_are_caught() {
             drop(handle);
             None
         };
-        runnable.run();
+        runnable.run_and_reschedule();
         drop(handle);
         assert!(task.is_finished());
         drop(task);
@@ -1029,7 +1029,7 @@ fn loop_never_unwinds_through_run() {
         panic!("inside");
     };
     let (runnable, handle, task) = spawn_test(future, &sched);
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| runnable.run()));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| runnable.run_and_reschedule()));
     assert!(outcome.is_ok());
     drop((handle, task));
     assert_eq!(sched.unretrieved().len(), 1);
@@ -1062,8 +1062,8 @@ fn ids_names_locations_states() {
     );
     assert!(format!("{h1:?}").contains("JoinHandle"));
     assert!(format!("{r1:?}").contains("Runnable"));
-    r1.run();
-    r2.run();
+    r1.run_and_reschedule();
+    r2.run_and_reschedule();
     assert_eq!(t1.state(), TaskState::Finished);
     drop((h1, h2, t1, t2));
     assert_eq!(counts.output_drops(), 2);
@@ -1083,7 +1083,7 @@ fn current_is_set_only_during_the_poll() {
     });
     assert!(current().is_none());
     let (runnable, handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(
         *seen.lock().unwrap(),
         Some((task.id(), 1, TaskState::Running))
@@ -1103,13 +1103,13 @@ fn nested_run_restores_the_outer_current_task() {
     let future = counting(&counts, move |_cx: &mut Context<'_>| {
         let outer = current().unwrap();
         let (r, h, t) = spawn(ready(&inner_counts, 1), inner.clone(), builder());
-        r.run();
+        r.run_and_reschedule();
         assert_eq!(current().unwrap(), outer);
         drop((h, t));
         Poll::Ready(())
     });
     let (runnable, handle, task) = spawn_test(future, &sched);
-    runnable.run();
+    runnable.run_and_reschedule();
     assert_eq!(counts.polls(), 2);
     drop((handle, task));
     assert_all_freed(sched);
@@ -1125,7 +1125,7 @@ fn local_task_with_non_send_future_and_output() {
     let future = async move { Rc::new(*inner + 1) };
     // SAFETY: everything runs and drops on this thread.
     let (runnable, mut handle, task) = unsafe { spawn_local(future, sched.clone(), builder()) };
-    runnable.run();
+    runnable.run_and_reschedule();
     let (_, waker) = wake_counter();
     let Poll::Ready(Ok(out)) = poll_handle(&mut handle, &waker) else {
         panic!("not ready")
@@ -1159,7 +1159,7 @@ fn many_tasks_many_threads_exact_counts() {
         });
         let (runnable, handle, task) = spawn_test(future, &sched);
         drop(task);
-        runnable.run();
+        runnable.run_and_reschedule();
         wakers.push(slot.lock().unwrap().take().unwrap());
         handles.push(handle);
     }
@@ -1242,9 +1242,9 @@ fn unretrieved_report_that_panics_is_contained() {
             let (runnable, handle, task) = spawn(future, sched.clone(), builder());
             if drop_handle_first {
                 drop(handle);
-                runnable.run();
+                runnable.run_and_reschedule();
             } else {
-                runnable.run();
+                runnable.run_and_reschedule();
                 drop(handle);
             }
             assert_eq!(sched.reports.load(SeqCst), 1);

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -54,19 +55,25 @@ pub type PriorityQueue<T> = GenericQueue<T, Priority>;
 /// The queue behind [`Queue`], [`LifoQueue`] and [`PriorityQueue`], which
 /// differ only in the order `O` they hand items out in.
 ///
-/// Tasks are served in arrival order on both sides: an item put while
-/// tasks wait in [`get`](GenericQueue::get) goes to the first of them, and
-/// room made while tasks wait in [`put`](GenericQueue::put) goes to the
-/// first of those. Every wait is cancel-safe: a `get` dropped after it was
-/// handed an item gives the item back (to the next getter, or to the head
-/// of the queue), and a `put` dropped while it waits takes its item with it
-/// (the item is either in the queue or dropped, never both). One visible
-/// difference from asyncio follows: an item put while a task waits in `get`
-/// goes straight to that task, so it never counts in
-/// [`qsize`](GenericQueue::qsize). And a `get` cancelled after being handed
-/// an item returns it to the queue even if the queue filled up meanwhile,
-/// which may then briefly hold `maxsize + 1` items: losing the item would
-/// be worse.
+/// As in asyncio, an item put always goes into the queue, and a task
+/// waiting in [`get`](GenericQueue::get) is woken to take the next item when
+/// it runs (so a priority queue gives it the smallest item at that moment);
+/// a task waiting in [`put`](GenericQueue::put) is woken when room is made
+/// and puts its item when it runs.
+///
+/// Unlike asyncio, waiters are served strictly in arrival order: an item (or
+/// a slot of room) is promised to the task woken for it, and nobody else
+/// takes it in the meantime. So [`get_nowait`](GenericQueue::get_nowait)
+/// may report [`QueueEmpty`](GetNowaitError::QueueEmpty) while
+/// [`qsize`](GenericQueue::qsize) counts items that are all promised to
+/// woken getters, and [`put_nowait`](GenericQueue::put_nowait) may report
+/// [`QueueFull`](PutNowaitError::QueueFull) while the room is promised to a
+/// woken putter; asyncio would let the caller barge in and send the woken
+/// task back to the end of the line.
+///
+/// Every wait is cancel-safe: a `get` dropped after it was woken passes its
+/// item on to the next getter, a `put` dropped after it was woken passes the
+/// room on, and a dropped `put` takes its item with it, never in the queue.
 pub struct GenericQueue<T, O: Order<T>> {
     maxsize: usize,
     state: StateLock<State<T, O::Store>>,
@@ -96,17 +103,28 @@ pub struct QueueJoin<'a, T, O: Order<T>> {
 
 struct State<T, S> {
     items: S,
-    /// Tasks waiting for an item; only ever non-empty while `items` is.
-    getters: WaiterList<(), Result<T, QueueShutDown>>,
-    /// Tasks waiting for room, each with its item; only ever non-empty
-    /// while the queue is full. Granted `Err(item)` on shutdown.
-    putters: WaiterList<T, Result<(), T>>,
+    /// Tasks waiting for an item.
+    getters: WaiterList<(), Turn>,
+    /// Tasks waiting for room.
+    putters: WaiterList<(), Turn>,
     joiners: WaiterList<(), ()>,
+    /// Items promised to getters that were woken and have not run yet.
+    promised_items: usize,
+    /// Room promised to putters that were woken and have not run yet.
+    promised_room: usize,
     /// Items put and not yet marked done.
     unfinished: usize,
     shut_down: bool,
-    /// Shut down with `immediate`: items are not kept.
-    drained: bool,
+    /// The item type, which `S` holds.
+    _items: PhantomData<T>,
+}
+
+/// What a waiting getter or putter is woken with.
+enum Turn {
+    /// An item (or room) is promised to it: take it when it runs.
+    Go,
+    /// The queue was shut down while it waited.
+    ShutDown,
 }
 
 impl<T, O: Order<T>> GenericQueue<T, O> {
@@ -119,9 +137,11 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
                 getters: WaiterList::new(),
                 putters: WaiterList::new(),
                 joiners: WaiterList::new(),
+                promised_items: 0,
+                promised_room: 0,
                 unfinished: 0,
                 shut_down: false,
-                drained: false,
+                _items: PhantomData,
             }),
         }
     }
@@ -157,7 +177,7 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
     /// Takes the next item if there is one now.
     pub fn get_nowait(&self) -> Result<T, GetNowaitError> {
         let mut wakers = WakeList::new();
-        let result = self.state.lock().try_get(&mut wakers);
+        let result = self.state.lock().try_get(self.maxsize, &mut wakers);
         wakers.wake_all();
         result
     }
@@ -219,17 +239,19 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
             let mut state = self.state.lock();
             state.shut_down = true;
             let dropped = if immediate {
-                state.drained = true;
                 let dropped = state.items.take_all();
+                // Getters already woken find the queue empty and fail.
+                state.promised_items = 0;
                 state.unfinished = state.unfinished.saturating_sub(dropped.len());
                 state.release_joiners(&mut wakers);
                 dropped
             } else {
                 Vec::new()
             };
-            // Getters wait only on an empty queue, so all of them fail now.
-            state.getters.grant_all(|()| Err(QueueShutDown(())), &mut wakers);
-            state.putters.grant_all(Err, &mut wakers);
+            // Getters still waiting wait for items that are all promised
+            // (or for an empty queue): none will come for them now.
+            state.getters.grant_all(|()| Turn::ShutDown, &mut wakers);
+            state.putters.grant_all(|()| Turn::ShutDown, &mut wakers);
             dropped
         };
         wakers.wake_all();
@@ -254,6 +276,19 @@ impl<T, S: Store<T>> State<T, S> {
         maxsize > 0 && self.items.len() >= maxsize
     }
 
+    /// Items nobody has been promised.
+    fn free_items(&self) -> usize {
+        self.items.len().saturating_sub(self.promised_items)
+    }
+
+    /// Room nobody has been promised.
+    fn free_room(&self, maxsize: usize) -> usize {
+        match maxsize {
+            0 => usize::MAX,
+            _ => maxsize.saturating_sub(self.items.len() + self.promised_room),
+        }
+    }
+
     fn try_put(
         &mut self,
         item: T,
@@ -263,58 +298,49 @@ impl<T, S: Store<T>> State<T, S> {
         if self.shut_down {
             return Err(PutNowaitError::QueueShutDown(item));
         }
-        if !self.getters.is_empty() {
-            // The queue is empty: hand the item to the first getter.
-            self.getters.grant_front(|()| Ok(item), wakers);
-        } else if self.is_full(maxsize) || !self.putters.is_empty() {
+        if self.free_room(maxsize) == 0 || !self.putters.is_empty() {
             return Err(PutNowaitError::QueueFull(item));
-        } else {
-            self.items.push(item);
         }
-        self.unfinished += 1;
+        self.push(item, wakers);
         Ok(())
     }
 
-    fn try_get(&mut self, wakers: &mut WakeList) -> Result<T, GetNowaitError> {
-        match self.items.pop() {
-            Some(item) => {
-                // Room was made: the first waiting putter's item goes in.
-                let State {
-                    items,
-                    putters,
-                    unfinished,
-                    ..
-                } = self;
-                putters.grant_front(
-                    |waiting| {
-                        items.push(waiting);
-                        *unfinished += 1;
-                        Ok(())
-                    },
-                    wakers,
-                );
-                Ok(item)
-            }
-            None if self.shut_down => Err(GetNowaitError::QueueShutDown),
-            None => Err(GetNowaitError::QueueEmpty),
+    fn try_get(&mut self, maxsize: usize, wakers: &mut WakeList) -> Result<T, GetNowaitError> {
+        if self.free_items() == 0 || !self.getters.is_empty() {
+            return Err(match self.shut_down && self.items.len() == 0 {
+                true => GetNowaitError::QueueShutDown,
+                false => GetNowaitError::QueueEmpty,
+            });
+        }
+        self.pop(maxsize, wakers).ok_or(GetNowaitError::QueueEmpty)
+    }
+
+    /// Adds an item and wakes the first waiting getter for it.
+    fn push(&mut self, item: T, wakers: &mut WakeList) {
+        self.items.push(item);
+        self.unfinished += 1;
+        self.wake_getters(wakers);
+    }
+
+    /// Takes the next item and wakes the first waiting putter for the room.
+    fn pop(&mut self, maxsize: usize, wakers: &mut WakeList) -> Option<T> {
+        let item = self.items.pop()?;
+        self.wake_putters(maxsize, wakers);
+        Some(item)
+    }
+
+    /// Promises each unpromised item to a waiting getter, in arrival order.
+    fn wake_getters(&mut self, wakers: &mut WakeList) {
+        while self.free_items() > 0 && self.getters.grant_front(|()| Turn::Go, wakers) {
+            self.promised_items += 1;
         }
     }
 
-    /// Gives back an item handed to a getter that never collected it: to the
-    /// next getter, else to the head of the queue. Returns the item if the
-    /// queue was drained meanwhile and it must be dropped.
-    fn return_item(&mut self, item: T, wakers: &mut WakeList) -> Option<T> {
-        if self.drained {
-            self.unfinished = self.unfinished.saturating_sub(1);
-            self.release_joiners(wakers);
-            return Some(item);
+    /// Promises each slot of unpromised room to a waiting putter.
+    fn wake_putters(&mut self, maxsize: usize, wakers: &mut WakeList) {
+        while self.free_room(maxsize) > 0 && self.putters.grant_front(|()| Turn::Go, wakers) {
+            self.promised_room += 1;
         }
-        if self.getters.is_empty() {
-            self.items.push_back_returned(item);
-        } else {
-            self.getters.grant_front(|()| Ok(item), wakers);
-        }
-        None
     }
 
     fn release_joiners(&mut self, wakers: &mut WakeList) {
@@ -334,34 +360,42 @@ impl<T, O: Order<T>> Future for QueuePut<'_, T, O> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let queue = this.queue;
+        let item = this
+            .item
+            .take()
+            .expect("a QueuePut was polled after it completed");
         let mut wakers = WakeList::new();
         let poll = {
             let mut state = queue.state.lock();
-            match this.key.take() {
-                None => {
-                    let item = this
-                        .item
-                        .take()
-                        .expect("a QueuePut was polled after it completed");
-                    match state.try_put(item, queue.maxsize, &mut wakers) {
-                        Ok(()) => Poll::Ready(Ok(())),
-                        Err(PutNowaitError::QueueShutDown(item)) => {
-                            Poll::Ready(Err(QueueShutDown(item)))
-                        }
-                        Err(PutNowaitError::QueueFull(item)) => {
-                            this.key = Some(state.putters.push_back(item, cx.waker()));
-                            Poll::Pending
-                        }
-                    }
-                }
-                Some(key) => match state.putters.poll_grant(key, cx.waker()) {
-                    Ok(result) => Poll::Ready(result.map_err(QueueShutDown)),
-                    Err(key) => {
-                        this.key = Some(key);
-                        Poll::Pending
+            let turn = match this.key.take() {
+                None => match state.try_put(item, queue.maxsize, &mut wakers) {
+                    Ok(()) => Ok(()),
+                    Err(PutNowaitError::QueueShutDown(item)) => Err(QueueShutDown(item)),
+                    Err(PutNowaitError::QueueFull(item)) => {
+                        this.key = Some(state.putters.push_back((), cx.waker()));
+                        this.item = Some(item);
+                        return Poll::Pending;
                     }
                 },
-            }
+                Some(key) => match state.putters.poll_grant(key, cx.waker()) {
+                    Ok(Turn::Go) => {
+                        state.promised_room = state.promised_room.saturating_sub(1);
+                        if state.shut_down {
+                            Err(QueueShutDown(item))
+                        } else {
+                            state.push(item, &mut wakers);
+                            Ok(())
+                        }
+                    }
+                    Ok(Turn::ShutDown) => Err(QueueShutDown(item)),
+                    Err(key) => {
+                        this.key = Some(key);
+                        this.item = Some(item);
+                        return Poll::Pending;
+                    }
+                },
+            };
+            Poll::Ready(turn)
         };
         wakers.wake_all();
         poll
@@ -370,14 +404,20 @@ impl<T, O: Order<T>> Future for QueuePut<'_, T, O> {
 
 impl<T, O: Order<T>> Drop for QueuePut<'_, T, O> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            // The item either made it into the queue (granted) or leaves with
-            // this future; dropped here, outside the lock.
-            let _item = match self.queue.state.lock().putters.cancel(key) {
-                Cancelled::Waiting(item) | Cancelled::Granted(Err(item)) => Some(item),
-                Cancelled::Granted(Ok(())) => None,
-            };
+        // The item, if still here, leaves with the future (dropped after
+        // this, outside the lock); room promised to it goes to the next.
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let mut wakers = WakeList::new();
+        {
+            let mut state = self.queue.state.lock();
+            if let Cancelled::Granted(Turn::Go) = state.putters.cancel(key) {
+                state.promised_room = state.promised_room.saturating_sub(1);
+                state.wake_putters(self.queue.maxsize, &mut wakers);
+            }
         }
+        wakers.wake_all();
     }
 }
 
@@ -386,22 +426,40 @@ impl<T, O: Order<T>> Future for QueueGet<'_, T, O> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        let maxsize = this.queue.maxsize;
         let mut wakers = WakeList::new();
         let poll = {
             let mut state = this.queue.state.lock();
-            match this.key.take() {
-                None => match state.try_get(&mut wakers) {
+            let turn = match this.key.take() {
+                None => Turn::Go,
+                Some(key) => match state.getters.poll_grant(key, cx.waker()) {
+                    Ok(Turn::Go) => {
+                        // Promised an item: it is there unless an immediate
+                        // shutdown dropped it (and reset the promises).
+                        state.promised_items = state.promised_items.saturating_sub(1);
+                        match state.pop(maxsize, &mut wakers) {
+                            Some(item) => {
+                                drop(state);
+                                wakers.wake_all();
+                                return Poll::Ready(Ok(item));
+                            }
+                            None => Turn::Go,
+                        }
+                    }
+                    Ok(Turn::ShutDown) => Turn::ShutDown,
+                    Err(key) => {
+                        this.key = Some(key);
+                        return Poll::Pending;
+                    }
+                },
+            };
+            match turn {
+                Turn::ShutDown => Poll::Ready(Err(QueueShutDown(()))),
+                Turn::Go => match state.try_get(maxsize, &mut wakers) {
                     Ok(item) => Poll::Ready(Ok(item)),
                     Err(GetNowaitError::QueueShutDown) => Poll::Ready(Err(QueueShutDown(()))),
                     Err(GetNowaitError::QueueEmpty) => {
                         this.key = Some(state.getters.push_back((), cx.waker()));
-                        Poll::Pending
-                    }
-                },
-                Some(key) => match state.getters.poll_grant(key, cx.waker()) {
-                    Ok(result) => Poll::Ready(result),
-                    Err(key) => {
-                        this.key = Some(key);
                         Poll::Pending
                     }
                 },
@@ -418,13 +476,14 @@ impl<T, O: Order<T>> Drop for QueueGet<'_, T, O> {
             return;
         };
         let mut wakers = WakeList::new();
-        let _dropped = {
+        {
             let mut state = self.queue.state.lock();
-            match state.getters.cancel(key) {
-                Cancelled::Granted(Ok(item)) => state.return_item(item, &mut wakers),
-                Cancelled::Granted(Err(_)) | Cancelled::Waiting(()) => None,
+            if let Cancelled::Granted(Turn::Go) = state.getters.cancel(key) {
+                // The item promised to it goes to the next getter.
+                state.promised_items = state.promised_items.saturating_sub(1);
+                state.wake_getters(&mut wakers);
             }
-        };
+        }
         wakers.wake_all();
     }
 }
