@@ -2,7 +2,8 @@
 //!
 //! - `ci`: everything CI checks, in the order that fails fastest.
 //! - `bench [ID...]`: the benchmark suite of `shared/BENCHMARKS.md`, tulip against its peers.
-//! - `miri`: the executor's tests under Miri (nightly toolchain).
+//! - `miri`: the executor's tests, and tulip-sync's unit and stress tests, under Miri
+//!   (nightly toolchain).
 //! - `loom`: the loom models (`cfg(loom)`).
 
 use std::env;
@@ -44,7 +45,7 @@ const USAGE: &str =
 const QUICK_EXAMPLES: &[&str] = &["tour"];
 
 /// Packages with loom models.
-const LOOM_PACKAGES: &[&str] = &["tulip-executor"];
+const LOOM_PACKAGES: &[&str] = &["tulip-executor", "tulip-sync"];
 
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
@@ -78,16 +79,30 @@ fn bench(ids: &[String]) -> Result<(), String> {
     cargo(&args, &[])
 }
 
+/// What `miri` runs: each package with the targets to test in it (all of
+/// them when empty).
+const MIRI_RUNS: &[(&str, &[&str])] = &[
+    ("tulip-executor", &[]),
+    // The unit tests and the thread stress tests (scaled down under Miri,
+    // about a minute in all); the other test files and the doctests run on
+    // tokio or tulip's loop and are left to the ordinary test run.
+    ("tulip-sync", &["--lib", "--test", "stress"]),
+];
+
 fn miri(filter: &[String]) -> Result<(), String> {
-    let mut args = vec!["+nightly", "miri", "test", "--package", "tulip-executor"];
-    args.extend(filter.iter().map(String::as_str));
-    cargo(
-        &args,
-        &[(
-            "MIRIFLAGS",
-            "-Zmiri-disable-isolation -Zmiri-strict-provenance",
-        )],
-    )
+    for (package, targets) in MIRI_RUNS {
+        let mut args = vec!["+nightly", "miri", "test", "--package", package];
+        args.extend_from_slice(targets);
+        args.extend(filter.iter().map(String::as_str));
+        cargo(
+            &args,
+            &[(
+                "MIRIFLAGS",
+                "-Zmiri-disable-isolation -Zmiri-strict-provenance",
+            )],
+        )?;
+    }
+    Ok(())
 }
 
 fn loom(filter: &[String]) -> Result<(), String> {

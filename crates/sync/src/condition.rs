@@ -197,13 +197,23 @@ impl<'g, T> Future for ConditionWait<'_, 'g, T> {
 
 impl<T> Drop for ConditionWait<'_, '_, T> {
     fn drop(&mut self) {
-        if let Stage::Notify { key, .. } = std::mem::replace(&mut self.stage, Stage::Done) {
-            let cancelled = self.condition.waiters.lock().cancel(key);
-            if let Cancelled::Granted(()) = cancelled {
-                // Notified but dropped before it ran: the notification is
-                // someone else's now.
-                self.condition.notify(1);
+        let notified = match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Notify { key, .. } => {
+                let cancelled = self.condition.waiters.lock().cancel(key);
+                matches!(cancelled, Cancelled::Granted(()))
             }
+            // Notified, and dropped while taking the lock back (which the
+            // dropped acquisition passes on).
+            Stage::Relock(acquire) => {
+                drop(acquire);
+                true
+            }
+            Stage::Start(_) | Stage::Done => false,
+        };
+        if notified {
+            // The notification never reached the caller: it is someone
+            // else's now (asyncio 3.13 does the same).
+            self.condition.notify(1);
         }
     }
 }

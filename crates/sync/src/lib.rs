@@ -78,3 +78,7 @@ pub use queue::{
 pub use semaphore::{
     BoundedSemaphore, Semaphore, SemaphoreAcquire, SemaphoreAcquireMany, SemaphorePermit,
 };
+
+/// Loom models of every primitive (`cargo xtask loom`).
+#[cfg(all(test, loom))]
+mod loom_tests;

@@ -133,7 +133,9 @@ impl<T> Lock<T> {
         }
     }
 
-    /// Whether the lock is held.
+    /// Whether the lock is held. A release with tasks queued hands the lock
+    /// straight to the first of them, so it stays held (asyncio reports it
+    /// free until that task runs, and lets others barge in meanwhile).
     pub fn locked(&self) -> bool {
         self.raw.available_permits() == 0
     }

@@ -38,7 +38,11 @@ pub struct Semaphore {
 /// released above its initial number of permits.
 ///
 /// [`release`](BoundedSemaphore::release) beyond the bound returns
-/// [`ReleaseError`] (asyncio raises `ValueError`) and changes nothing.
+/// [`ReleaseError`] (asyncio raises `ValueError`) and changes nothing. The
+/// check sees only the permits that are free: a permit guard still out
+/// counts as taken, so a stray `release()` while guards are alive succeeds,
+/// and the guards' own releases are then capped at the bound instead (a
+/// guard's drop cannot fail).
 pub struct BoundedSemaphore {
     raw: RawSemaphore,
 }
@@ -63,6 +67,39 @@ pub struct SemaphoreAcquireMany<'a> {
     waiter: Waiter<&'a RawSemaphore>,
 }
 
+/// The acquiring half of the API, the same for [`Semaphore`] and
+/// [`BoundedSemaphore`] (both keep their [`RawSemaphore`] in `raw`).
+macro_rules! acquire_methods {
+    () => {
+        /// Waits for one permit.
+        pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+            SemaphoreAcquire {
+                waiter: Waiter::new(&self.raw, 1),
+            }
+        }
+
+        /// Waits for `n` permits at once. Fails at once, without queueing,
+        /// if `n` is more than the semaphore can ever hold (the bound of a
+        /// [`BoundedSemaphore`], [`Semaphore::MAX_PERMITS`] otherwise): they
+        /// could never all be free.
+        pub fn acquire_many(&self, n: usize) -> SemaphoreAcquireMany<'_> {
+            SemaphoreAcquireMany {
+                waiter: Waiter::new(&self.raw, n),
+            }
+        }
+
+        /// One permit if it is available now and nobody is queued for one.
+        pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+            self.raw.try_acquire(1)
+        }
+
+        /// `n` permits if they are available now and nobody is queued.
+        pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+            self.raw.try_acquire(n)
+        }
+    };
+}
+
 impl Semaphore {
     /// The most permits a semaphore can hold; releases beyond it are capped.
     pub const MAX_PERMITS: usize = usize::MAX >> 4;
@@ -75,30 +112,7 @@ impl Semaphore {
         }
     }
 
-    /// Waits for one permit.
-    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
-        SemaphoreAcquire {
-            waiter: Waiter::new(&self.raw, 1),
-        }
-    }
-
-    /// Waits for `n` permits at once. Fails at once, without queueing, if
-    /// `n` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
-    pub fn acquire_many(&self, n: usize) -> SemaphoreAcquireMany<'_> {
-        SemaphoreAcquireMany {
-            waiter: Waiter::new(&self.raw, n),
-        }
-    }
-
-    /// One permit if it is available now and nobody is queued for one.
-    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.raw.try_acquire(1)
-    }
-
-    /// `n` permits if they are available now and nobody is queued.
-    pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.raw.try_acquire(n)
-    }
+    acquire_methods!();
 
     /// asyncio's `release()`: adds one permit, waking the first waiter if
     /// that satisfies it.
@@ -134,30 +148,7 @@ impl BoundedSemaphore {
         }
     }
 
-    /// Waits for one permit.
-    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
-        SemaphoreAcquire {
-            waiter: Waiter::new(&self.raw, 1),
-        }
-    }
-
-    /// Waits for `n` permits at once. Fails at once, without queueing, if
-    /// `n` exceeds the bound: they could never all be free.
-    pub fn acquire_many(&self, n: usize) -> SemaphoreAcquireMany<'_> {
-        SemaphoreAcquireMany {
-            waiter: Waiter::new(&self.raw, n),
-        }
-    }
-
-    /// One permit if it is available now and nobody is queued for one.
-    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.raw.try_acquire(1)
-    }
-
-    /// `n` permits if they are available now and nobody is queued.
-    pub fn try_acquire_many(&self, n: usize) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.raw.try_acquire(n)
-    }
+    acquire_methods!();
 
     /// asyncio's `release()`: adds one permit, or fails with
     /// [`ReleaseError`] if that would exceed the bound.

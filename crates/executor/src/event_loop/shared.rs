@@ -159,6 +159,10 @@ impl Schedule for Arc<Shared> {
         }
     }
 
+    fn schedule_here(&self, task: Runnable) -> Result<(), Runnable> {
+        context::schedule_local(self, task)
+    }
+
     fn release(&self, task: &Task) {
         self.unregister(task);
     }

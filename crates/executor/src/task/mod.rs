@@ -120,6 +120,15 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// running: run `task` eventually, or drop it (which cancels the task).
     fn schedule(&self, task: Runnable);
 
+    /// Queues `task` on a run queue that only the calling thread runs, if
+    /// this scheduler has one here, and then touches neither the task nor
+    /// itself again; otherwise gives the task back. Nothing can run (and so
+    /// free) the task before the caller returns to that queue, which lets a
+    /// consumed waker hand its own reference to the Runnable.
+    fn schedule_here(&self, task: Runnable) -> Result<(), Runnable> {
+        Err(task)
+    }
+
     /// The task completed (output stored, cancelled, or panicked). Called
     /// exactly once, on the thread that completed it, so that the scheduler
     /// can drop the task from its registry.
@@ -141,6 +150,10 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 impl<S: Schedule> Schedule for Arc<S> {
     fn schedule(&self, task: Runnable) {
         (**self).schedule(task);
+    }
+
+    fn schedule_here(&self, task: Runnable) -> Result<(), Runnable> {
+        (**self).schedule_here(task)
     }
 
     fn release(&self, task: &Task) {

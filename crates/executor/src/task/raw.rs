@@ -126,6 +126,10 @@ pub(super) struct Vtable {
     /// added the Runnable's reference, and holds another one of its own for
     /// the duration of the call (the scheduler borrows from the cell).
     pub(super) schedule: unsafe fn(NonNull<Header>),
+    /// [`Schedule::schedule_here`]: the caller has set `SCHEDULED` and hands
+    /// over one reference for the Runnable, which is consumed if this returns
+    /// `true`; on `false` the reference is still the caller's.
+    pub(super) schedule_here: unsafe fn(NonNull<Header>) -> bool,
     /// Runs the task once; consumes the Runnable's reference, except when it
     /// returns `true`: the task was woken during its poll and the caller's
     /// Runnable (reference and `SCHEDULED`) is live again, to be queued.
@@ -210,6 +214,7 @@ where
 
     const VTABLE: Vtable = Vtable {
         schedule: Self::schedule,
+        schedule_here: Self::schedule_here,
         run: Self::run,
         drop_runnable: Self::drop_runnable,
         shutdown: Self::shutdown,
@@ -271,6 +276,26 @@ where
         // scheduler) alive for this call; the Runnable's reference and
         // `SCHEDULED` were set up by the caller.
         unsafe { Self::scheduler(ptr).schedule(Runnable::from_raw(ptr)) }
+    }
+
+    /// # Safety
+    ///
+    /// As [`Vtable::schedule_here`].
+    unsafe fn schedule_here(ptr: NonNull<Header>) -> bool {
+        // SAFETY: the caller hands over `SCHEDULED` and a reference, which
+        // the Runnable takes.
+        let task = unsafe { Runnable::from_raw(ptr) };
+        // SAFETY: the caller's reference keeps the cell alive during the
+        // call: the scheduler queues the task where only this thread runs
+        // it, so nothing frees the cell before we return.
+        match unsafe { Self::scheduler(ptr) }.schedule_here(task) {
+            Ok(()) => true,
+            Err(task) => {
+                // Not queued: the reference goes back to the caller.
+                mem::forget(task);
+                false
+            }
+        }
     }
 
     /// # Safety

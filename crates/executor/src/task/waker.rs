@@ -64,10 +64,33 @@ unsafe fn wake_by_ref(data: *const ()) {
 ///
 /// `data` comes from a waker of ours being consumed, with its reference.
 unsafe fn wake(data: *const ()) {
-    // SAFETY: the waker is alive until we drop its reference below.
-    unsafe {
-        wake_by_ref(data);
-        drop_ref(header(data));
+    // SAFETY: per the function's contract.
+    let ptr = unsafe { header(data) };
+    // SAFETY: the waker's reference keeps the cell alive until it is handed
+    // on or dropped below.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.wake() {
+        Wake::Schedule => {
+            // On the thread of the task's own run queue (a wake from the
+            // loop), the waker's reference becomes the Runnable's: no
+            // reference-count traffic at all.
+            // SAFETY: we set `SCHEDULED` on an idle task and hand over the
+            // waker's reference.
+            if unsafe { (header.vtable.schedule_here)(ptr) } {
+                return;
+            }
+            // Elsewhere the scheduler call needs a reference of our own
+            // beside the Runnable's (the waker's), dropped after it.
+            header.state.ref_inc();
+            // SAFETY: `SCHEDULED` set, the Runnable's reference handed over,
+            // ours held for the call and dropped once.
+            unsafe {
+                (header.vtable.schedule)(ptr);
+                drop_ref(ptr);
+            }
+        }
+        // SAFETY: the waker's reference, dropped once.
+        Wake::Nothing => unsafe { drop_ref(ptr) },
     }
 }
 

@@ -326,6 +326,11 @@ impl<T, S: Store<T>> State<T, S> {
     fn pop(&mut self, maxsize: usize, wakers: &mut WakeList) -> Option<T> {
         let item = self.items.pop()?;
         self.wake_putters(maxsize, wakers);
+        if self.shut_down && self.items.len() == 0 {
+            // Getters that queued behind items promised to others have
+            // nothing left to wait for.
+            self.getters.grant_all(|()| Turn::ShutDown, wakers);
+        }
         Some(item)
     }
 
