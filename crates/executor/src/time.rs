@@ -153,6 +153,13 @@ pub struct TimeoutError;
 /// Runs `future` for at most `duration`; on time-out the future is dropped
 /// (cancelled) and the result is [`TimeoutError`].
 ///
+/// Each poll polls the future first, so a future that is ready gives its
+/// value even if the deadline has passed meanwhile: a result is never
+/// thrown away. That matches asyncio when the work was woken before the
+/// deadline fell due. When both fall due in the same loop iteration (a
+/// sleep as long as the timeout, on virtual time), the work wins here,
+/// while asyncio's timeout wins if its timer was armed first.
+///
 /// ```
 /// use std::time::Duration;
 /// use tulip_executor::{sleep, timeout};
@@ -332,7 +339,10 @@ impl<F: Future> Future for WithTimeout<F> {
         // The deadline is fixed before the work first runs, as asyncio's
         // `async with timeout(...)` computes it on entry.
         this.scope.resolve_delay();
-        let first_poll = *this.armed_version == u64::MAX;
+        if let Poll::Ready(output) = future.poll(cx) {
+            this.future.set(None);
+            return Poll::Ready(Ok(output));
+        }
         {
             let mut state = lock(&this.scope.state);
             if !state
@@ -351,30 +361,16 @@ impl<F: Future> Future for WithTimeout<F> {
                 }
             }
         }
-        // Once the work has started, a deadline that fell due wins over the
-        // work's own wake-up in the same iteration: in asyncio the timeout's
-        // callback, scheduled first, cancels the work before it resumes. On
-        // the first poll the work goes first, so that a timeout around an
-        // already-ready future gives its value (asyncio's `wait_for(fut, 0)`).
-        if !first_poll && deadline_passed(this.timer.as_mut(), cx) {
-            lock(&this.scope.state).expired = true;
-            this.future.set(None);
-            return Poll::Ready(Err(TimeoutError));
+        let Some(timer) = this.timer.as_mut() else {
+            return Poll::Pending;
+        };
+        match Pin::new(timer).poll(cx) {
+            Poll::Ready(()) => {
+                lock(&this.scope.state).expired = true;
+                this.future.set(None);
+                Poll::Ready(Err(TimeoutError))
+            }
+            Poll::Pending => Poll::Pending,
         }
-        if let Poll::Ready(output) = future.poll(cx) {
-            this.future.set(None);
-            return Poll::Ready(Ok(output));
-        }
-        if first_poll && deadline_passed(this.timer.as_mut(), cx) {
-            lock(&this.scope.state).expired = true;
-            this.future.set(None);
-            return Poll::Ready(Err(TimeoutError));
-        }
-        Poll::Pending
     }
-}
-
-/// Polls the deadline's timer, if there is a deadline: `true` once it passed.
-fn deadline_passed(timer: Option<&mut Timer>, cx: &mut Context<'_>) -> bool {
-    timer.is_some_and(|timer| Pin::new(timer).poll(cx).is_ready())
 }

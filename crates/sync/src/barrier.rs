@@ -20,6 +20,12 @@ use crate::waiters::{Cancelled, WaiterKey, WaiterList, WakeList};
 /// is dropped before the group is complete leaves it, and another task has
 /// to take its place.
 ///
+/// A group is released at once, in arrival order, when its last party
+/// arrives: the next group can start forming before the released tasks
+/// have run (asyncio makes new arrivals wait until they have), and an
+/// `abort` or `reset` after the release does not reach them (asyncio fails
+/// the released tasks that have not run yet).
+///
 /// ```
 /// use std::sync::Arc;
 /// use tulip_sync::Barrier;
@@ -149,7 +155,7 @@ impl Future for BarrierWait<'_> {
                     this.key = Some(state.waiters.push_back((), cx.waker()));
                     Poll::Pending
                 }
-                Some(key) => match state.waiters.poll_grant(key, cx.waker()) {
+                Some(key) => match state.waiters.poll_grant(key, cx.waker(), &mut wakers) {
                     Ok(result) => Poll::Ready(result),
                     Err(key) => {
                         this.key = Some(key);
@@ -168,7 +174,9 @@ impl Drop for BarrierWait<'_> {
         if let Some(key) = self.key.take() {
             // A party that leaves before the group is complete no longer
             // counts; one released but not yet run has nothing to pass on.
-            let _: Cancelled<(), _> = self.barrier.state.lock().waiters.cancel(key);
+            let mut wakers = WakeList::new();
+            let _: Cancelled<(), _> = self.barrier.state.lock().waiters.cancel(key, &mut wakers);
+            wakers.wake_all();
         }
     }
 }

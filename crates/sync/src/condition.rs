@@ -96,6 +96,10 @@ impl<T> Condition<T> {
     /// Fails with [`ForeignGuard`] (which gives the guard back, still
     /// holding its lock) if `guard` is of another lock than this
     /// condition's; asyncio raises `RuntimeError` there.
+    ///
+    /// Dropping the future (cancelling the wait) leaves the lock *not*
+    /// held, since the guard went with the future; asyncio takes the lock
+    /// back before the cancellation propagates.
     pub fn wait<'g>(&self, guard: LockGuard<'g, T>) -> ConditionWait<'_, 'g, T> {
         ConditionWait {
             condition: self,
@@ -124,6 +128,10 @@ impl<T> Condition<T> {
     }
 
     /// Wakes up to `n` waiters, the longest-waiting first; returns how many.
+    ///
+    /// Unlike asyncio, which raises `RuntimeError` unless the lock is held,
+    /// this needs no guard: waiters queue before they release the lock, so
+    /// a notification sent without it is never missed, only possibly early.
     pub fn notify(&self, n: usize) -> usize {
         let mut wakers = WakeList::new();
         let mut notified = 0;
@@ -173,7 +181,13 @@ impl<'g, T> Future for ConditionWait<'_, 'g, T> {
                     return Poll::Pending;
                 }
                 Stage::Notify { key, lock } => {
-                    let granted = this.condition.waiters.lock().poll_grant(key, cx.waker());
+                    let mut wakers = WakeList::new();
+                    let granted =
+                        this.condition
+                            .waiters
+                            .lock()
+                            .poll_grant(key, cx.waker(), &mut wakers);
+                    wakers.wake_all();
                     match granted {
                         Ok(()) => this.stage = Stage::Relock(lock.lock()),
                         Err(key) => {
@@ -199,7 +213,9 @@ impl<T> Drop for ConditionWait<'_, '_, T> {
     fn drop(&mut self) {
         let notified = match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Notify { key, .. } => {
-                let cancelled = self.condition.waiters.lock().cancel(key);
+                let mut wakers = WakeList::new();
+                let cancelled = self.condition.waiters.lock().cancel(key, &mut wakers);
+                wakers.wake_all();
                 matches!(cancelled, Cancelled::Granted(()))
             }
             // Notified, and dropped while taking the lock back (which the

@@ -104,21 +104,26 @@ impl Future for EventWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let mut state = this.event.state.lock();
-        match this.key.take() {
-            None if state.set => Poll::Ready(()),
-            None => {
-                this.key = Some(state.waiters.push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => match state.waiters.poll_grant(key, cx.waker()) {
-                Ok(()) => Poll::Ready(()),
-                Err(key) => {
-                    this.key = Some(key);
+        let mut wakers = WakeList::new();
+        let poll = {
+            let mut state = this.event.state.lock();
+            match this.key.take() {
+                None if state.set => Poll::Ready(()),
+                None => {
+                    this.key = Some(state.waiters.push_back((), cx.waker()));
                     Poll::Pending
                 }
-            },
-        }
+                Some(key) => match state.waiters.poll_grant(key, cx.waker(), &mut wakers) {
+                    Ok(()) => Poll::Ready(()),
+                    Err(key) => {
+                        this.key = Some(key);
+                        Poll::Pending
+                    }
+                },
+            }
+        };
+        wakers.wake_all();
+        poll
     }
 }
 
@@ -126,7 +131,9 @@ impl Drop for EventWait<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // A wake-up of an event is not exclusive: nothing to pass on.
-            self.event.state.lock().waiters.cancel(key);
+            let mut wakers = WakeList::new();
+            self.event.state.lock().waiters.cancel(key, &mut wakers);
+            wakers.wake_all();
         }
     }
 }

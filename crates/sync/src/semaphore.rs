@@ -394,24 +394,28 @@ impl<H: SemaphoreRef> Waiter<H> {
             !self.done,
             "an acquisition future was polled after it completed"
         );
-        let mut state = self.handle.raw().state.lock();
-        let poll = match self.key.take() {
-            None if state.waiters.is_empty() && state.permits >= self.permits => {
-                state.permits -= self.permits;
-                Poll::Ready(())
-            }
-            None => {
-                self.key = Some(state.waiters.push_back(self.permits, cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => match state.waiters.poll_grant(key, cx.waker()) {
-                Ok(_) => Poll::Ready(()),
-                Err(key) => {
-                    self.key = Some(key);
+        let mut wakers = WakeList::new();
+        let poll = {
+            let mut state = self.handle.raw().state.lock();
+            match self.key.take() {
+                None if state.waiters.is_empty() && state.permits >= self.permits => {
+                    state.permits -= self.permits;
+                    Poll::Ready(())
+                }
+                None => {
+                    self.key = Some(state.waiters.push_back(self.permits, cx.waker()));
                     Poll::Pending
                 }
-            },
+                Some(key) => match state.waiters.poll_grant(key, cx.waker(), &mut wakers) {
+                    Ok(_) => Poll::Ready(()),
+                    Err(key) => {
+                        self.key = Some(key);
+                        Poll::Pending
+                    }
+                },
+            }
         };
+        wakers.wake_all();
         self.done = poll.is_ready();
         poll
     }
@@ -436,7 +440,7 @@ impl<H: SemaphoreRef> Drop for Waiter<H> {
         let mut wakers = WakeList::new();
         {
             let mut state = raw.state.lock();
-            match state.waiters.cancel(key) {
+            match state.waiters.cancel(key, &mut wakers) {
                 // Granted but never collected: the permits go to the next
                 // in line (or back to the pool).
                 Cancelled::Granted(permits) => {

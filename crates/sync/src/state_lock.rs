@@ -1,9 +1,13 @@
 //! The one mutex every primitive keeps its state behind.
 //!
-//! Critical sections are a few instructions long and never run user code
-//! (wakers are woken and user values dropped after unlocking), so a plain
-//! mutex beats anything cleverer here, and poisoning cannot leave the state
-//! half-updated: a poisoned lock is simply taken over.
+//! Critical sections are a few instructions long and run no user code:
+//! wakers are woken or dropped, and user values dropped, after unlocking.
+//! Two things are the exception: cloning a waker to store it, and a
+//! [`PriorityQueue`](crate::PriorityQueue)'s `Ord`, which must not panic or
+//! touch the queue it is in. So a plain mutex beats anything cleverer here,
+//! and a poisoned lock (only a panicking `Ord` can poison one) is taken
+//! over: the queue counts an item before handing it to the heap, which
+//! keeps it even when a comparison panics.
 
 use std::sync::PoisonError;
 

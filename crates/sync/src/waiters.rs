@@ -45,14 +45,18 @@ pub(crate) enum Cancelled<R, G> {
     Granted(G),
 }
 
-/// A batch of wakers collected under the mutex, woken after it is released
-/// (a waker may run arbitrary code, which must not run under our lock).
+/// A batch of wakers collected under the mutex, woken (or, for wakers that
+/// were replaced or withdrawn, dropped) after it is released: waking or
+/// dropping a waker may run arbitrary code, which must not run under our
+/// lock. (Cloning one does run under it, as it must to store the clone.)
 #[derive(Default)]
 pub(crate) struct WakeList {
     // Most releases wake one waiter: keep it out of the vector so that they
     // never allocate.
     first: Option<Waker>,
     rest: Vec<Waker>,
+    /// A waker to drop, not wake: at most one per operation.
+    discarded: Option<Waker>,
 }
 
 const NIL: usize = usize::MAX;
@@ -151,13 +155,23 @@ impl<R, G> WaiterList<R, G> {
     }
 
     /// The grant of `key`'s waiter if it has one (the node is then freed and
-    /// the key spent); otherwise stores `waker` and gives the key back.
-    pub(crate) fn poll_grant(&mut self, key: WaiterKey, waker: &Waker) -> Result<G, WaiterKey> {
+    /// the key spent); otherwise stores `waker` and gives the key back. A
+    /// waker it replaces goes to `wakers`, to be dropped after unlocking.
+    pub(crate) fn poll_grant(
+        &mut self,
+        key: WaiterKey,
+        waker: &Waker,
+        wakers: &mut WakeList,
+    ) -> Result<G, WaiterKey> {
         let node = &mut self.nodes[key.0];
         if let Slot::Waiting(_) = node.slot {
             match &mut node.waker {
                 Some(stored) if stored.will_wake(waker) => {}
-                stored => *stored = Some(waker.clone()),
+                stored => {
+                    if let Some(replaced) = stored.replace(waker.clone()) {
+                        wakers.discard(replaced);
+                    }
+                }
             }
             return Err(key);
         }
@@ -167,12 +181,17 @@ impl<R, G> WaiterList<R, G> {
         }
     }
 
-    /// Frees `key`'s node, whatever its state, and says what it held.
-    pub(crate) fn cancel(&mut self, key: WaiterKey) -> Cancelled<R, G> {
+    /// Frees `key`'s node, whatever its state, and says what it held. Its
+    /// waker goes to `wakers`, to be dropped after unlocking.
+    pub(crate) fn cancel(&mut self, key: WaiterKey, wakers: &mut WakeList) -> Cancelled<R, G> {
         if let Slot::Waiting(_) = self.nodes[key.0].slot {
             self.unlink(key.0);
         }
-        match self.nodes.remove(key.0).slot {
+        let node = self.nodes.remove(key.0);
+        if let Some(waker) = node.waker {
+            wakers.discard(waker);
+        }
+        match node.slot {
             Slot::Waiting(request) => Cancelled::Waiting(request),
             Slot::Granted(grant) => Cancelled::Granted(grant),
             Slot::Converting => unreachable!("never left converting"),
@@ -202,6 +221,7 @@ impl WakeList {
         WakeList {
             first: None,
             rest: Vec::new(),
+            discarded: None,
         }
     }
 
@@ -213,12 +233,33 @@ impl WakeList {
         }
     }
 
-    /// Wakes everyone in the batch (call with no lock held).
+    /// Keeps a waker that is no longer needed, to be dropped with the batch.
+    pub(crate) fn discard(&mut self, waker: Waker) {
+        match self.discarded {
+            None => self.discarded = Some(waker),
+            // Never more than one per operation today; should that change,
+            // dropping it here would run under the lock: wake it after
+            // instead (a spurious wake-up is harmless).
+            Some(_) => self.rest.push(waker),
+        }
+    }
+
+    /// Wakes everyone in the batch and drops the discarded wakers (call with
+    /// no lock held). Dropping the batch does the same, so that an early
+    /// return cannot lose a wake-up: declare it before taking the lock, so
+    /// that it is dropped after the guard.
     pub(crate) fn wake_all(self) {
-        if let Some(first) = self.first {
+        drop(self);
+    }
+}
+
+impl Drop for WakeList {
+    fn drop(&mut self) {
+        drop(self.discarded.take());
+        if let Some(first) = self.first.take() {
             first.wake();
         }
-        for waker in self.rest {
+        for waker in self.rest.drain(..) {
             waker.wake();
         }
     }
@@ -247,17 +288,22 @@ mod tests {
         let a = list.push_back(1, &w);
         let b = list.push_back(2, &w);
         let c = list.push_back(3, &w);
-        assert!(matches!(list.cancel(b), Cancelled::Waiting(2)));
-        assert_eq!(list.len(), 2);
         let mut wakers = WakeList::new();
+        assert!(matches!(list.cancel(b, &mut wakers), Cancelled::Waiting(2)));
+        assert_eq!(list.len(), 2);
         assert!(list.grant_front(|r| r * 10, &mut wakers));
         assert_eq!(list.front(), Some(&3));
-        assert!(matches!(list.poll_grant(a, &w), Ok(10)));
-        let c = list.poll_grant(c, &w).expect_err("c is still waiting");
+        assert!(matches!(list.poll_grant(a, &w, &mut wakers), Ok(10)));
+        let c = list
+            .poll_grant(c, &w, &mut wakers)
+            .expect_err("c is still waiting");
         assert!(list.grant_front(|r| r * 10, &mut wakers));
         assert!(list.is_empty());
         assert!(!list.grant_front(|r| r, &mut wakers));
-        assert!(matches!(list.cancel(c), Cancelled::Granted(30)));
+        assert!(matches!(
+            list.cancel(c, &mut wakers),
+            Cancelled::Granted(30)
+        ));
         assert!(list.nodes.is_empty(), "every node freed by its owner");
     }
 
@@ -273,14 +319,15 @@ mod tests {
             keys.next().unwrap(),
             keys.next().unwrap(),
         );
-        list.cancel(k3);
-        list.cancel(k0);
+        let mut wakers = WakeList::new();
+        list.cancel(k3, &mut wakers);
+        list.cancel(k0, &mut wakers);
         assert_eq!(list.front(), Some(&1));
         let e = list.push_back(9, &w);
-        list.cancel(k1);
-        list.cancel(k2);
+        list.cancel(k1, &mut wakers);
+        list.cancel(k2, &mut wakers);
         assert_eq!(list.front(), Some(&9));
-        list.cancel(e);
+        list.cancel(e, &mut wakers);
         assert!(list.is_empty());
         assert_eq!(list.front(), None);
     }

@@ -50,6 +50,11 @@ pub type LifoQueue<T> = GenericQueue<T, Lifo>;
 
 /// asyncio's `PriorityQueue`: the smallest item first (wrap items in
 /// [`std::cmp::Reverse`] for the largest first).
+///
+/// The items' `Ord` runs while the queue's internal lock is held: it must
+/// not use the queue, and should not panic (if it does, the item stays in
+/// the queue, but tasks waiting for it may not be woken until the next
+/// operation on the queue).
 pub type PriorityQueue<T> = GenericQueue<T, Priority>;
 
 /// The queue behind [`Queue`], [`LifoQueue`] and [`PriorityQueue`], which
@@ -248,9 +253,13 @@ impl<T, O: Order<T>> GenericQueue<T, O> {
             } else {
                 Vec::new()
             };
-            // Getters still waiting wait for items that are all promised
-            // (or for an empty queue): none will come for them now.
-            state.getters.grant_all(|()| Turn::ShutDown, &mut wakers);
+            // Getters still waiting fail now if the queue is empty. If not,
+            // every item is promised to a woken getter, and one may still
+            // come back to them (a woken getter dropped before it runs);
+            // `pop` fails them once the last item is taken.
+            if state.items.len() == 0 {
+                state.getters.grant_all(|()| Turn::ShutDown, &mut wakers);
+            }
             state.putters.grant_all(|()| Turn::ShutDown, &mut wakers);
             dropped
         };
@@ -317,8 +326,10 @@ impl<T, S: Store<T>> State<T, S> {
 
     /// Adds an item and wakes the first waiting getter for it.
     fn push(&mut self, item: T, wakers: &mut WakeList) {
-        self.items.push(item);
+        // Counted first: a panicking `Ord` in a priority queue leaves the
+        // item in the heap, and it must count for `join` all the same.
         self.unfinished += 1;
+        self.items.push(item);
         self.wake_getters(wakers);
     }
 
@@ -346,6 +357,12 @@ impl<T, S: Store<T>> State<T, S> {
         while self.free_room(maxsize) > 0 && self.putters.grant_front(|()| Turn::Go, wakers) {
             self.promised_room += 1;
         }
+    }
+
+    /// A woken putter used (or gave up) the room promised to it.
+    fn take_promised_room(&mut self) {
+        debug_assert!(self.promised_room > 0, "room was promised");
+        self.promised_room -= 1;
     }
 
     fn release_joiners(&mut self, wakers: &mut WakeList) {
@@ -382,9 +399,9 @@ impl<T, O: Order<T>> Future for QueuePut<'_, T, O> {
                         return Poll::Pending;
                     }
                 },
-                Some(key) => match state.putters.poll_grant(key, cx.waker()) {
+                Some(key) => match state.putters.poll_grant(key, cx.waker(), &mut wakers) {
                     Ok(Turn::Go) => {
-                        state.promised_room = state.promised_room.saturating_sub(1);
+                        state.take_promised_room();
                         if state.shut_down {
                             Err(QueueShutDown(item))
                         } else {
@@ -417,8 +434,8 @@ impl<T, O: Order<T>> Drop for QueuePut<'_, T, O> {
         let mut wakers = WakeList::new();
         {
             let mut state = self.queue.state.lock();
-            if let Cancelled::Granted(Turn::Go) = state.putters.cancel(key) {
-                state.promised_room = state.promised_room.saturating_sub(1);
+            if let Cancelled::Granted(Turn::Go) = state.putters.cancel(key, &mut wakers) {
+                state.take_promised_room();
                 state.wake_putters(self.queue.maxsize, &mut wakers);
             }
         }
@@ -437,7 +454,7 @@ impl<T, O: Order<T>> Future for QueueGet<'_, T, O> {
             let mut state = this.queue.state.lock();
             let turn = match this.key.take() {
                 None => Turn::Go,
-                Some(key) => match state.getters.poll_grant(key, cx.waker()) {
+                Some(key) => match state.getters.poll_grant(key, cx.waker(), &mut wakers) {
                     Ok(Turn::Go) => {
                         // Promised an item: it is there unless an immediate
                         // shutdown dropped it (and reset the promises).
@@ -483,8 +500,9 @@ impl<T, O: Order<T>> Drop for QueueGet<'_, T, O> {
         let mut wakers = WakeList::new();
         {
             let mut state = self.queue.state.lock();
-            if let Cancelled::Granted(Turn::Go) = state.getters.cancel(key) {
-                // The item promised to it goes to the next getter.
+            if let Cancelled::Granted(Turn::Go) = state.getters.cancel(key, &mut wakers) {
+                // The item promised to it goes to the next getter (unless an
+                // immediate shutdown dropped it and reset the promises).
                 state.promised_items = state.promised_items.saturating_sub(1);
                 state.wake_getters(&mut wakers);
             }
@@ -498,28 +516,35 @@ impl<T, O: Order<T>> Future for QueueJoin<'_, T, O> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let mut state = this.queue.state.lock();
-        match this.key.take() {
-            None if state.unfinished == 0 => Poll::Ready(()),
-            None => {
-                this.key = Some(state.joiners.push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => match state.joiners.poll_grant(key, cx.waker()) {
-                Ok(()) => Poll::Ready(()),
-                Err(key) => {
-                    this.key = Some(key);
+        let mut wakers = WakeList::new();
+        let poll = {
+            let mut state = this.queue.state.lock();
+            match this.key.take() {
+                None if state.unfinished == 0 => Poll::Ready(()),
+                None => {
+                    this.key = Some(state.joiners.push_back((), cx.waker()));
                     Poll::Pending
                 }
-            },
-        }
+                Some(key) => match state.joiners.poll_grant(key, cx.waker(), &mut wakers) {
+                    Ok(()) => Poll::Ready(()),
+                    Err(key) => {
+                        this.key = Some(key);
+                        Poll::Pending
+                    }
+                },
+            }
+        };
+        wakers.wake_all();
+        poll
     }
 }
 
 impl<T, O: Order<T>> Drop for QueueJoin<'_, T, O> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.queue.state.lock().joiners.cancel(key);
+            let mut wakers = WakeList::new();
+            self.queue.state.lock().joiners.cancel(key, &mut wakers);
+            wakers.wake_all();
         }
     }
 }

@@ -58,9 +58,6 @@ pub(crate) mod sealed {
         fn push(&mut self, item: T);
         /// The next item to hand out.
         fn pop(&mut self) -> Option<T>;
-        /// Puts back an item that was handed out but never collected, so
-        /// that it is the next to go out again.
-        fn push_back_returned(&mut self, item: T);
         /// Removes every item.
         fn take_all(&mut self) -> Vec<T>;
     }
@@ -77,9 +74,6 @@ pub(crate) mod sealed {
         }
         fn pop(&mut self) -> Option<T> {
             self.pop_front()
-        }
-        fn push_back_returned(&mut self, item: T) {
-            self.push_front(item);
         }
         fn take_all(&mut self) -> Vec<T> {
             self.drain(..).collect()
@@ -99,9 +93,6 @@ pub(crate) mod sealed {
         fn pop(&mut self) -> Option<T> {
             Vec::pop(self)
         }
-        fn push_back_returned(&mut self, item: T) {
-            Vec::push(self, item);
-        }
         fn take_all(&mut self) -> Vec<T> {
             std::mem::take(self)
         }
@@ -119,9 +110,6 @@ pub(crate) mod sealed {
         }
         fn pop(&mut self) -> Option<T> {
             BinaryHeap::pop(self).map(|Reverse(item)| item)
-        }
-        fn push_back_returned(&mut self, item: T) {
-            BinaryHeap::push(self, Reverse(item));
         }
         fn take_all(&mut self) -> Vec<T> {
             self.drain().map(|Reverse(item)| item).collect()
