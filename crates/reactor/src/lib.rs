@@ -11,7 +11,8 @@
 //! woken after those locks are released. Futures find their reactor through
 //! [`Reactor::enter`], a thread-local "current reactor"; there is no global reactor and
 //! no background thread. The [`coop`] module gives each task poll a budget so that
-//! always-ready I/O still yields.
+//! always-ready I/O still yields. The [`net`] module builds TCP, UDP and Unix sockets
+//! on [`Async`].
 //!
 //! # Example
 //!
@@ -57,6 +58,7 @@ mod clock;
 mod context;
 pub mod coop;
 mod io;
+pub mod net;
 mod reactor;
 mod source;
 mod timer;
