@@ -83,10 +83,14 @@ fn bench(ids: &[String]) -> Result<(), String> {
 /// them when empty).
 const MIRI_RUNS: &[(&str, &[&str])] = &[
     ("tulip-executor", &[]),
-    // The unit tests and the thread stress tests (scaled down under Miri,
-    // about a minute in all); the other test files and the doctests run on
-    // tokio or tulip's loop and are left to the ordinary test run.
-    ("tulip-sync", &["--lib", "--test", "stress"]),
+    // The unit tests, the thread stress tests (scaled down under Miri, about
+    // a minute in all) and the hand-driven regression tests; the other test
+    // files and the doctests run on tokio or tulip's loop and are left to the
+    // ordinary test run.
+    (
+        "tulip-sync",
+        &["--lib", "--test", "stress", "--test", "regressions"],
+    ),
 ];
 
 fn miri(filter: &[String]) -> Result<(), String> {

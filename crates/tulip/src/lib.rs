@@ -70,6 +70,25 @@ pub mod sync {
     pub use tulip_sync::*;
 }
 
+/// asyncio's streams: `open_connection`, `start_server`, `StreamReader`,
+/// `StreamWriter`, `Server` (the `tulip-streams` crate).
+pub mod streams {
+    #[doc(inline)]
+    pub use tulip_streams::*;
+}
+
+/// Sockets on the reactor: TCP, UDP and Unix (`tulip_reactor::net`).
+pub mod net {
+    #[doc(inline)]
+    pub use tulip_reactor::net::*;
+}
+
+#[doc(inline)]
+pub use tulip_streams::{
+    Server, StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,
+    start_unix_server,
+};
+
 /// The reactor under the loop: I/O readiness, timers and clocks.
 pub mod reactor {
     #[doc(inline)]

@@ -1,0 +1,172 @@
+//! asyncio's top-level stream functions: `open_connection`,
+//! `open_unix_connection`, `start_server`, `start_unix_server`.
+//!
+//! Each one joins a connecting or serving piece (`connect.rs`, `server.rs`)
+//! to the reader and writer of a connection (`transport.rs`).
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+
+use crate::connect::{ConnectConfig, connect_tcp, connect_unix};
+use crate::reader::StreamReader;
+use crate::server::{HandlerOutput, ServeOptions, Server, serve_tcp, serve_unix};
+use crate::transport::{StreamOptions, from_tcp_stream, from_unix_stream};
+use crate::writer::StreamWriter;
+
+/// asyncio's `open_connection(host, port)`: connects over TCP (resolving
+/// `host` off the loop and racing its addresses with Happy Eyeballs) and
+/// returns the connection's reader and writer, with the default options.
+///
+/// ```
+/// use tulip_streams::{open_connection, start_server};
+///
+/// tulip_executor::EventLoop::new()?.run_until_complete(async {
+///     // An echo server: each connection's lines come back until EOF.
+///     let server = start_server(
+///         |mut reader, writer| async move {
+///             while let Ok(line) = reader.readline().await {
+///                 if line.is_empty() {
+///                     break;
+///                 }
+///                 writer.write(&line)?;
+///                 writer.drain().await?;
+///             }
+///             writer.close();
+///             writer.wait_closed().await
+///         },
+///         "127.0.0.1",
+///         0,
+///     )
+///     .await?;
+///     let port = server.local_addrs()[0].as_inet().expect("a TCP server").port();
+///
+///     let (mut reader, writer) = open_connection("127.0.0.1", port).await?;
+///     writer.write(b"Hello World!\n")?;
+///     assert_eq!(reader.readline().await?, b"Hello World!\n");
+///     writer.close();
+///     writer.wait_closed().await?;
+///
+///     server.close();
+///     server.wait_closed().await;
+///     Ok::<_, Box<dyn std::error::Error>>(())
+/// })??;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// The error of resolving `host` or, when every address failed, an error
+/// carrying each attempt's ([`ConnectError`](crate::ConnectError) inside).
+pub async fn open_connection(host: &str, port: u16) -> io::Result<(StreamReader, StreamWriter)> {
+    open_connection_with(host, port, &ConnectConfig::new(), StreamOptions::new()).await
+}
+
+/// [`open_connection`] with connecting options (Happy Eyeballs delay,
+/// interleaving, local address, socket options) and stream options (the
+/// reader's `limit`, the writer's buffer limits).
+///
+/// # Errors
+///
+/// As [`open_connection`].
+pub async fn open_connection_with(
+    host: &str,
+    port: u16,
+    connect: &ConnectConfig,
+    streams: StreamOptions,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    let stream = connect_tcp(host, port, connect).await?;
+    Ok(from_tcp_stream(stream, streams))
+}
+
+/// asyncio's `open_unix_connection(path)`: connects to the Unix socket at
+/// `path` and returns the connection's reader and writer.
+///
+/// # Errors
+///
+/// The error of connecting (for example `NotFound` when nothing is bound
+/// at `path`).
+pub async fn open_unix_connection(
+    path: impl AsRef<Path>,
+    streams: StreamOptions,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    let stream = connect_unix(path).await?;
+    Ok(from_unix_stream(stream, streams))
+}
+
+/// asyncio's `start_server(client_connected_cb, host, port)`: serves TCP on
+/// every address `host` resolves to (`""` for all interfaces; port `0`
+/// picks one), calling `handler` with each connection's reader and writer
+/// in a task of its own. A handler's panic or error is logged and never
+/// stops the server. See [`open_connection`] for an example.
+///
+/// # Errors
+///
+/// The error of resolving `host` or of binding one of its addresses, or an
+/// error outside a running event loop.
+pub async fn start_server<H, Fut>(handler: H, host: &str, port: u16) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    start_server_with(
+        handler,
+        host,
+        port,
+        ServeOptions::new(),
+        StreamOptions::new(),
+    )
+    .await
+}
+
+/// [`start_server`] with serving options (backlog, address reuse, whether
+/// to start serving at once) and the stream options of every connection.
+///
+/// # Errors
+///
+/// As [`start_server`].
+pub async fn start_server_with<H, Fut>(
+    handler: H,
+    host: &str,
+    port: u16,
+    serve: ServeOptions,
+    streams: StreamOptions,
+) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    let per_connection = move |stream, _peer| {
+        let (reader, writer) = from_tcp_stream(stream, streams);
+        handler(reader, writer)
+    };
+    serve_tcp(per_connection, host, port, serve).await
+}
+
+/// asyncio's `start_unix_server(client_connected_cb, path)`: serves on a
+/// Unix socket at `path` (a stale socket file there is replaced; closing
+/// the server removes it), calling `handler` with each connection's reader
+/// and writer in a task of its own.
+///
+/// # Errors
+///
+/// The error of binding `path`, or an error outside a running event loop.
+pub async fn start_unix_server<H, Fut>(
+    handler: H,
+    path: impl AsRef<Path>,
+    serve: ServeOptions,
+    streams: StreamOptions,
+) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    let per_connection = move |stream, _peer| {
+        let (reader, writer) = from_unix_stream(stream, streams);
+        handler(reader, writer)
+    };
+    serve_unix(per_connection, path, serve).await
+}

@@ -1,0 +1,314 @@
+//! The connection shared by a [`StreamReader`](crate::StreamReader) and its
+//! [`StreamWriter`](crate::StreamWriter): the byte stream underneath, behind a small set
+//! of methods (poll a read, poll a vectored write, end the write half, close), so that
+//! other kinds of byte streams (subprocess pipes, say) can be added as variants without
+//! touching the reader or the writer.
+
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::net::{Shutdown, SocketAddr};
+use std::os::unix::net::SocketAddr as UnixSocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use tulip_reactor::net::{TcpStream, UnixStream};
+
+use crate::reader::StreamReader;
+use crate::writer::StreamWriter;
+
+/// The address of one end of a stream connection: what asyncio's
+/// `get_extra_info("peername")` and `get_extra_info("sockname")` return, typed.
+#[derive(Debug, Clone)]
+pub enum StreamAddr {
+    /// An IPv4 or IPv6 address and port (TCP).
+    Inet(SocketAddr),
+    /// A Unix-domain socket address (a path, abstract or unnamed).
+    Unix(UnixSocketAddr),
+}
+
+impl StreamAddr {
+    /// The IP address and port, for a TCP connection.
+    pub fn as_inet(&self) -> Option<SocketAddr> {
+        match self {
+            StreamAddr::Inet(addr) => Some(*addr),
+            StreamAddr::Unix(_) => None,
+        }
+    }
+
+    /// The Unix-domain address, for a Unix socket connection.
+    pub fn as_unix(&self) -> Option<&UnixSocketAddr> {
+        match self {
+            StreamAddr::Inet(_) => None,
+            StreamAddr::Unix(addr) => Some(addr),
+        }
+    }
+}
+
+impl fmt::Display for StreamAddr {
+    /// An IP address as `ip:port`; a Unix address as its path, or `(unnamed)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamAddr::Inet(addr) => addr.fmt(f),
+            StreamAddr::Unix(addr) => match addr.as_pathname() {
+                Some(path) => path.display().fmt(f),
+                None => f.write_str("(unnamed)"),
+            },
+        }
+    }
+}
+
+/// The byte stream under a connection.
+#[derive(Debug)]
+enum Io {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// One connection, shared (in an `Arc`) by the reader, the writer and the writer's
+/// background flusher. The underlying stream is closed when the last of them is dropped.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    io: Io,
+    peer: Option<StreamAddr>,
+    local: Option<StreamAddr>,
+    /// The first error the reader saw (the writer reports it on `write` and `drain`, as
+    /// asyncio's `drain` raises the reader's exception).
+    read_error: Mutex<Option<io::Error>>,
+}
+
+impl Connection {
+    pub(crate) fn tcp(stream: TcpStream) -> Connection {
+        let peer = stream.peer_addr().ok().map(StreamAddr::Inet);
+        let local = stream.local_addr().ok().map(StreamAddr::Inet);
+        Connection::new(Io::Tcp(stream), peer, local)
+    }
+
+    pub(crate) fn unix(stream: UnixStream) -> Connection {
+        let peer = stream.peer_addr().ok().map(StreamAddr::Unix);
+        let local = stream.local_addr().ok().map(StreamAddr::Unix);
+        Connection::new(Io::Unix(stream), peer, local)
+    }
+
+    fn new(io: Io, peer: Option<StreamAddr>, local: Option<StreamAddr>) -> Connection {
+        Connection {
+            io,
+            peer,
+            local,
+            read_error: Mutex::new(None),
+        }
+    }
+
+    /// Polls a read into `buf`; only the reader calls it (the stream has one read slot).
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match &self.io {
+            Io::Tcp(s) => s.poll_read(cx, buf),
+            Io::Unix(s) => s.poll_read(cx, buf),
+        }
+    }
+
+    /// Polls a vectored write; only the writer calls it (the stream has one write slot).
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match &self.io {
+            Io::Tcp(s) => s.poll_write_vectored(cx, bufs),
+            Io::Unix(s) => s.poll_write_vectored(cx, bufs),
+        }
+    }
+
+    /// Whether [`shutdown_write`](Connection::shutdown_write) is supported.
+    pub(crate) fn can_write_eof(&self) -> bool {
+        match &self.io {
+            Io::Tcp(_) | Io::Unix(_) => true,
+        }
+    }
+
+    /// Ends the write half: the peer reads EOF.
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
+    /// Closes the connection in both directions; the descriptor itself is released
+    /// when the last holder of the connection drops it.
+    pub(crate) fn close(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Both)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match &self.io {
+            Io::Tcp(s) => s.shutdown(how),
+            Io::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    pub(crate) fn peer_addr(&self) -> Option<StreamAddr> {
+        self.peer.clone()
+    }
+
+    pub(crate) fn local_addr(&self) -> Option<StreamAddr> {
+        self.local.clone()
+    }
+
+    /// Records the reader's error (the first one only).
+    pub(crate) fn set_read_error(&self, error: &io::Error) {
+        let mut slot = lock(&self.read_error);
+        if slot.is_none() {
+            *slot = Some(clone_error(error));
+        }
+    }
+
+    /// A copy of the reader's error, if any.
+    pub(crate) fn read_error(&self) -> Option<io::Error> {
+        lock(&self.read_error).as_ref().map(clone_error)
+    }
+}
+
+/// Locks `mutex`, going on with the data if a panicking thread poisoned it (the state
+/// kept under these locks stays consistent between statements).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A copy of `error`, to report one stored error on every later operation: exact for
+/// an OS error, the kind and message otherwise.
+pub(crate) fn clone_error(error: &io::Error) -> io::Error {
+    match error.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(error.kind(), error.to_string()),
+    }
+}
+
+/// Settings of the streams made by [`from_tcp_stream`] and [`from_unix_stream`] (and by
+/// `open_connection` and `start_server`): the reader's limit and the writer's buffer
+/// limits.
+///
+/// ```
+/// let options = tulip_streams::StreamOptions::new()
+///     .limit(1024)
+///     .write_buffer_limits(256 * 1024, 64 * 1024);
+/// assert_eq!(options.get_limit(), 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamOptions {
+    limit: usize,
+    high: usize,
+    low: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> StreamOptions {
+        StreamOptions::new()
+    }
+}
+
+impl StreamOptions {
+    /// The defaults: a limit of [`DEFAULT_LIMIT`](crate::DEFAULT_LIMIT) (64 KiB), write
+    /// buffer limits of [`DEFAULT_HIGH_WATER`](crate::DEFAULT_HIGH_WATER) (64 KiB) and
+    /// [`DEFAULT_LOW_WATER`](crate::DEFAULT_LOW_WATER) (16 KiB).
+    pub fn new() -> StreamOptions {
+        StreamOptions {
+            limit: crate::reader::DEFAULT_LIMIT,
+            high: crate::writer::DEFAULT_HIGH_WATER,
+            low: crate::writer::DEFAULT_LOW_WATER,
+        }
+    }
+
+    /// Sets the reader's limit (asyncio's `limit=`): the longest chunk `readuntil` and
+    /// `readline` return, separator not counted.
+    pub fn limit(mut self, limit: usize) -> StreamOptions {
+        self.limit = limit;
+        self
+    }
+
+    /// Sets the writer's high- and low-water marks (see
+    /// [`StreamWriter::set_write_buffer_limits`](crate::StreamWriter::set_write_buffer_limits));
+    /// a `low` above `high` is lowered to `high`.
+    pub fn write_buffer_limits(mut self, high: usize, low: usize) -> StreamOptions {
+        self.high = high;
+        self.low = low.min(high);
+        self
+    }
+
+    /// The reader's limit.
+    pub fn get_limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The writer's high- and low-water marks, as `(high, low)`.
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
+        (self.high, self.low)
+    }
+}
+
+/// Makes a [`StreamReader`] and a [`StreamWriter`] over a connected TCP stream (what
+/// asyncio's `open_connection` returns, for a socket connected by other means).
+///
+/// Call it on a running event loop (or with one current): the writer sends its buffer
+/// from a task on that loop.
+///
+/// ```
+/// use tulip_reactor::net::{TcpListener, TcpStream};
+/// use tulip_streams::{StreamOptions, from_tcp_stream};
+///
+/// let event_loop = tulip_executor::EventLoop::new()?;
+/// let line = event_loop.run_until_complete(async {
+///     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _) = listener.accept().await?;
+///     let (_, writer) = from_tcp_stream(client, StreamOptions::new());
+///     let (mut reader, _) = from_tcp_stream(server, StreamOptions::new());
+///     writer.write(b"hello\n")?;
+///     Ok::<_, Box<dyn std::error::Error>>(reader.readline().await?)
+/// })??;
+/// assert_eq!(line, b"hello\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn from_tcp_stream(stream: TcpStream, options: StreamOptions) -> (StreamReader, StreamWriter) {
+    streams(Connection::tcp(stream), options)
+}
+
+/// Makes a [`StreamReader`] and a [`StreamWriter`] over a connected Unix-domain stream
+/// (what asyncio's `open_unix_connection` returns, for a socket connected by other
+/// means, such as one end of [`UnixStream::pair`]).
+///
+/// Call it on a running event loop (or with one current): the writer sends its buffer
+/// from a task on that loop.
+///
+/// ```
+/// use tulip_reactor::net::UnixStream;
+/// use tulip_streams::{StreamOptions, from_unix_stream};
+///
+/// let event_loop = tulip_executor::EventLoop::new()?;
+/// let data = event_loop.run_until_complete(async {
+///     let (a, b) = UnixStream::pair()?;
+///     let (_, writer) = from_unix_stream(a, StreamOptions::new());
+///     let (mut reader, _) = from_unix_stream(b, StreamOptions::new());
+///     writer.write(b"ping")?;
+///     writer.close();
+///     writer.wait_closed().await?;
+///     Ok::<_, Box<dyn std::error::Error>>(reader.read_to_end().await?)
+/// })??;
+/// assert_eq!(data, b"ping");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn from_unix_stream(
+    stream: UnixStream,
+    options: StreamOptions,
+) -> (StreamReader, StreamWriter) {
+    streams(Connection::unix(stream), options)
+}
+
+fn streams(conn: Connection, options: StreamOptions) -> (StreamReader, StreamWriter) {
+    let conn = Arc::new(conn);
+    let reader = StreamReader::new(conn.clone(), options.limit);
+    let writer = StreamWriter::new(conn, options.high, options.low);
+    (reader, writer)
+}

@@ -1,0 +1,117 @@
+//! asyncio's top-level functions end to end: `start_server` and
+//! `open_connection`, over TCP and Unix sockets, on loopback.
+
+use std::error::Error;
+
+use tulip_streams::{
+    ServeOptions, StreamOptions, open_connection, open_unix_connection, start_server,
+    start_unix_server,
+};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// The echo handler of the seeds: lines back until EOF, then close.
+async fn echo(
+    mut reader: tulip_streams::StreamReader,
+    writer: tulip_streams::StreamWriter,
+) -> Result<(), Box<dyn Error>> {
+    loop {
+        let line = reader.readline().await?;
+        if line.is_empty() {
+            break;
+        }
+        writer.write(&line)?;
+        writer.drain().await?;
+    }
+    writer.close();
+    writer.wait_closed().await?;
+    Ok(())
+}
+
+/// Adapts [`echo`]'s error for the server (whose handlers report errors by
+/// `Display`).
+async fn echo_handler(
+    reader: tulip_streams::StreamReader,
+    writer: tulip_streams::StreamWriter,
+) -> Result<(), String> {
+    echo(reader, writer)
+        .await
+        .map_err(|error| error.to_string())
+}
+
+#[test]
+fn many_clients_of_start_server_get_their_lines_back() -> TestResult {
+    const CLIENTS: usize = 200;
+    tulip_executor::EventLoop::new()?.run_until_complete(async {
+        let server = start_server(echo_handler, "127.0.0.1", 0).await?;
+        let port = server.local_addrs()[0]
+            .as_inet()
+            .ok_or("a TCP server has inet addresses")?
+            .port();
+        let mut clients = Vec::new();
+        for client in 0..CLIENTS {
+            clients.push(tulip_executor::spawn_local(async move {
+                let (mut reader, writer) = open_connection("127.0.0.1", port).await?;
+                let line = format!("client {client}\n");
+                writer.write(line.as_bytes())?;
+                writer.write_eof()?;
+                let echoed = reader.read_to_end().await?;
+                assert_eq!(echoed, line.as_bytes());
+                Ok::<_, Box<dyn Error>>(())
+            }));
+        }
+        for client in clients {
+            client.await?.map_err(|error| error.to_string())?;
+        }
+        server.close();
+        server.wait_closed().await;
+        Ok::<_, Box<dyn Error>>(())
+    })??;
+    Ok(())
+}
+
+#[test]
+fn open_connection_to_a_closed_port_is_refused() -> TestResult {
+    tulip_executor::EventLoop::new()?.run_until_complete(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        drop(listener);
+        let error = match open_connection("127.0.0.1", port).await {
+            Ok(_) => return Err("connected to a closed port".into()),
+            Err(error) => error,
+        };
+        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+        Ok::<_, Box<dyn Error>>(())
+    })??;
+    Ok(())
+}
+
+#[test]
+fn unix_server_and_connection() -> TestResult {
+    let dir = std::env::temp_dir().join(format!("tulip-streams-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("echo.sock");
+    tulip_executor::EventLoop::new()?.run_until_complete({
+        let path = path.clone();
+        async move {
+            let server = start_unix_server(
+                echo_handler,
+                &path,
+                ServeOptions::new(),
+                StreamOptions::new(),
+            )
+            .await?;
+            let (mut reader, writer) = open_unix_connection(&path, StreamOptions::new()).await?;
+            writer.write(b"over a unix socket\n")?;
+            assert_eq!(reader.readline().await?, b"over a unix socket\n");
+            writer.write_eof()?;
+            assert_eq!(reader.read_to_end().await?, b"");
+            server.close();
+            server.wait_closed().await;
+            Ok::<_, Box<dyn Error>>(())
+        }
+    })??;
+    assert!(!path.exists(), "closing the server removes its socket file");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
