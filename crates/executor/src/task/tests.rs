@@ -20,10 +20,14 @@ use super::*;
 // ---------------------------------------------------------------- harness
 
 /// Collects Runnables; counts schedules, releases and unretrieved panics.
+/// With `here` set it also takes Runnables through `schedule_here`, as the
+/// event loop does on its own thread.
 #[derive(Default)]
 struct TestSched {
     queue: Mutex<VecDeque<Runnable>>,
     scheduled: AtomicUsize,
+    here: AtomicBool,
+    scheduled_here: AtomicUsize,
     released: Mutex<Vec<TaskId>>,
     unretrieved: Mutex<Vec<String>>,
 }
@@ -32,6 +36,15 @@ impl Schedule for TestSched {
     fn schedule(&self, task: Runnable) {
         self.scheduled.fetch_add(1, SeqCst);
         self.queue.lock().unwrap().push_back(task);
+    }
+
+    fn schedule_here(&self, task: Runnable) -> Result<(), Runnable> {
+        if !self.here.load(SeqCst) {
+            return Err(task);
+        }
+        self.scheduled_here.fetch_add(1, SeqCst);
+        self.queue.lock().unwrap().push_back(task);
+        Ok(())
     }
 
     fn release(&self, task: &Task) {
@@ -388,6 +401,45 @@ fn handle_repolled_with_another_waker_wakes_only_the_new_one() {
     ));
     drop((handle, task));
     assert_eq!(counts.output_drops(), 1);
+    assert_all_freed(sched);
+}
+
+#[test]
+fn a_consumed_wake_hands_its_reference_to_the_runnable_when_queued_here() {
+    let sched = TestSched::new();
+    sched.here.store(true, SeqCst);
+    let counts = Counts::new();
+    let slot = Arc::new(Mutex::new(None));
+    let (runnable, handle, task) = spawn_test(pending_with_slot(&counts, &slot), &sched);
+    runnable.run_and_reschedule();
+    let waker = slot.lock().unwrap().take().unwrap();
+    // By value, idle: queued through `schedule_here`, not `schedule`.
+    let consumed = waker.clone();
+    consumed.wake();
+    assert_eq!(
+        (sched.scheduled_here.load(SeqCst), sched.scheduled()),
+        (1, 0)
+    );
+    // Already scheduled: a second consumed wake only drops its reference.
+    let consumed = waker.clone();
+    consumed.wake();
+    assert_eq!(sched.queued(), 1);
+    assert_eq!(sched.run_all(), 1);
+    assert_eq!(counts.polls(), 2);
+    // Refused here: the wake falls back to `schedule`, keeping the count.
+    sched.here.store(false, SeqCst);
+    drop(slot.lock().unwrap().take());
+    waker.wake();
+    assert_eq!(
+        (sched.scheduled_here.load(SeqCst), sched.scheduled()),
+        (1, 1)
+    );
+    assert_eq!(sched.run_all(), 1);
+    drop(handle);
+    task.shutdown();
+    assert_eq!(counts.future_drops(), 1);
+    drop(task);
+    drop(slot);
     assert_all_freed(sched);
 }
 
