@@ -2,7 +2,9 @@
 //!
 //! Each stop prints a heading naming the asyncio idea, then the example's
 //! output (see each example's source for the Python program it ports). All
-//! of them run on virtual time, so the tour takes well under a second.
+//! of them but the last four run on virtual time; those four use sockets on
+//! 127.0.0.1, so they run on the real clock, and briefly: the tour takes
+//! well under a second.
 //!
 //! ```text
 //! cargo run --example tour
@@ -55,6 +57,10 @@ tour! {
     semaphore_limit => "asyncio.Semaphore: limiting concurrency",
     bounded_semaphore => "asyncio.BoundedSemaphore: releasing too many times is an error",
     queue_producer_consumer => "asyncio.Queue: producer and consumers, maxsize, task_done and join",
+    echo_streams => "streams: an echo server and client (open_connection, start_server, serve_forever)",
+    echo_logging => "streams with logging: write_eof, reading until EOF, a clean shutdown",
+    file_upload => "asyncio.Event with streams: a file-upload server",
+    semaphore_http => "asyncio.Semaphore: at most ten HTTP requests in flight",
 }
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -96,3 +96,68 @@ impl Elapsed {
         (self.handle.time() - self.start).as_secs_f64()
     }
 }
+
+/// Python's `repr()` of `bytes`: `b'text\n'`, with `\\`, `\t`, `\n`, `\r`
+/// and the quote escaped, and other bytes outside printable ASCII as `\xNN`.
+/// Like Python, it quotes with `"` when the bytes hold `'` but no `"`.
+pub(crate) fn py_bytes(bytes: &[u8]) -> String {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut repr = format!("b{quote}");
+    for &byte in bytes {
+        match byte {
+            b'\\' => repr.push_str("\\\\"),
+            b'\t' => repr.push_str("\\t"),
+            b'\n' => repr.push_str("\\n"),
+            b'\r' => repr.push_str("\\r"),
+            _ if char::from(byte) == quote => {
+                repr.push('\\');
+                repr.push(quote);
+            }
+            b' '..=b'~' => repr.push(char::from(byte)),
+            _ => repr.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    repr.push(quote);
+    repr
+}
+
+/// Lets `tracing`'s fmt subscriber write into a transcript (see
+/// [`log_to`]): each formatted event arrives in one `write`.
+impl Write for Transcript {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Python's `logging.basicConfig(level=logging.DEBUG, format='%(message)s')`
+/// for one example: routes the `tracing` events of `target` (the example's
+/// `module_path!()`) at `DEBUG` and above into `out`, one bare line each (no
+/// time, level or target, so the lines are the same on every run). Events
+/// of other targets, such as the tulip crates' own, are left out.
+///
+/// The subscriber is this thread's default until the guard is dropped; the
+/// loop runs its tasks on the thread that runs it, so call this there.
+pub(crate) fn log_to(out: &Transcript, target: &str) -> tracing::subscriber::DefaultGuard {
+    let out = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || out.clone())
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "{target}=debug"
+        )))
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_default(subscriber)
+}

@@ -24,11 +24,20 @@ mod condition_notify;
 #[path = "../../../examples/condition_wait_for.rs"]
 mod condition_wait_for;
 #[allow(dead_code)]
+#[path = "../../../examples/echo_logging.rs"]
+mod echo_logging;
+#[allow(dead_code)]
+#[path = "../../../examples/echo_streams.rs"]
+mod echo_streams;
+#[allow(dead_code)]
 #[path = "../../../examples/event_missed.rs"]
 mod event_missed;
 #[allow(dead_code)]
 #[path = "../../../examples/event_waiters.rs"]
 mod event_waiters;
+#[allow(dead_code)]
+#[path = "../../../examples/file_upload.rs"]
+mod file_upload;
 #[allow(dead_code)]
 #[path = "../../../examples/gather_factorials.rs"]
 mod gather_factorials;
@@ -59,6 +68,9 @@ mod run_coroutine_threadsafe;
 #[allow(dead_code)]
 #[path = "../../../examples/say_after.rs"]
 mod say_after;
+#[allow(dead_code)]
+#[path = "../../../examples/semaphore_http.rs"]
+mod semaphore_http;
 #[allow(dead_code)]
 #[path = "../../../examples/semaphore_limit.rs"]
 mod semaphore_limit;
@@ -220,4 +232,24 @@ fn redaction_keeps_everything_but_task_numbers() {
         redact_task_numbers("['Task-12', 'Task-', 'worker-1'] Task-3"),
         "['Task-N', 'Task-', 'worker-1'] Task-N"
     );
+}
+
+#[test]
+fn echo_streams() {
+    insta::assert_snapshot!(output(echo_streams::run));
+}
+
+#[test]
+fn echo_logging() {
+    insta::assert_snapshot!(output(echo_logging::run));
+}
+
+#[test]
+fn file_upload() {
+    insta::assert_snapshot!(output(file_upload::run));
+}
+
+#[test]
+fn semaphore_http() {
+    insta::assert_snapshot!(output(semaphore_http::run));
 }
