@@ -3,13 +3,14 @@
 //! `abort_clients`), handing each accepted raw socket to a handler task
 //! ([`serve_tcp`], [`serve_unix`]).
 
+use socket2::SockRef;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -396,9 +397,8 @@ impl Server {
         let state = self.inner.state();
         for conn in state.conns.values() {
             if let Some(fd) = &conn.fd {
-                // SAFETY: `fd` is an open descriptor we own; shutdown(2) reads nothing
-                // from memory.
-                let _ = unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
+                // Fails only if the peer is already gone: nothing left to close.
+                let _ = SockRef::from(fd).shutdown(std::net::Shutdown::Both);
             }
         }
     }
@@ -434,23 +434,8 @@ impl Server {
 
 /// Sets `SO_LINGER` to on, 0 s: closing the socket then resets the connection.
 fn set_linger_zero(fd: &OwnedFd) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: `fd` is an open descriptor we own; `linger` is a valid `struct linger`
-    // that outlives the call, and its size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!(error = %io::Error::last_os_error(), "could not set SO_LINGER to abort a connection");
+    if let Err(error) = SockRef::from(fd).set_linger(Some(std::time::Duration::ZERO)) {
+        tracing::debug!(%error, "could not set SO_LINGER to abort a connection");
     }
 }
 
