@@ -1,5 +1,6 @@
 //! The command line.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,6 +45,20 @@ pub(crate) enum Command {
         entry: &'static Entry,
         /// The runtime.
         runtime: RuntimeId,
+        /// Full or tiny sizes.
+        scale: Scale,
+    },
+    /// Child mode: serve `runtime`'s echo server until stdin closes.
+    Serve {
+        /// The runtime.
+        runtime: RuntimeId,
+    },
+    /// Child mode: run a network workload's load generator against `addr`.
+    Loadgen {
+        /// The workload.
+        entry: &'static Entry,
+        /// The echo server's address.
+        addr: SocketAddr,
         /// Full or tiny sizes.
         scale: Scale,
     },
@@ -93,6 +108,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
     let mut timeout = DEFAULT_TIMEOUT;
     let mut out = None;
     let mut one = None;
+    let mut serve = None;
+    let mut loadgen = None;
     let mut list = false;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -154,6 +171,14 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
                     .ok_or("--one needs a workload id and a runtime")?;
                 one = Some((id, runtime));
             }
+            "--serve" => serve = Some(value("a runtime")?),
+            "--loadgen" => {
+                let id = value("a workload id")?;
+                let addr = args
+                    .next()
+                    .ok_or("--loadgen needs a workload id and an address")?;
+                loadgen = Some((id, addr));
+            }
             _ if arg.starts_with('-') => return Err(format!("unknown option `{arg}`\n{USAGE}")),
             _ => ids.push(arg),
         }
@@ -168,6 +193,19 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
         if !entries.iter().any(|known| known.id == entry.id) {
             entries.push(entry);
         }
+    }
+    if let Some(runtime) = serve {
+        let runtime =
+            RuntimeId::from_name(&runtime).ok_or_else(|| format!("unknown runtime `{runtime}`"))?;
+        return Ok(Command::Serve { runtime });
+    }
+    if let Some((id, addr)) = loadgen {
+        let entry = Entry::find(&id)
+            .ok_or_else(|| format!("unknown workload `{id}`; valid ids: {}", valid_ids()))?;
+        let addr = addr
+            .parse()
+            .map_err(|_| format!("`{addr}` is not a socket address"))?;
+        return Ok(Command::Loadgen { entry, addr, scale });
     }
     if let Some((id, runtime)) = one {
         let entry = Entry::find(&id)
@@ -256,5 +294,19 @@ mod tests {
             ("E4", RuntimeId::TokioMt, Scale::Full)
         );
         assert!(matches!(parse_str("--list E1"), Ok(Command::List)));
+        assert!(matches!(
+            parse_str("--serve smol"),
+            Ok(Command::Serve {
+                runtime: RuntimeId::Smol
+            })
+        ));
+        let Ok(Command::Loadgen { entry, addr, scale }) =
+            parse_str("--loadgen n3 127.0.0.1:9 --quick")
+        else {
+            panic!("expected --loadgen");
+        };
+        assert_eq!((entry.id, addr.port(), scale), ("N3", 9, Scale::Tiny));
+        assert!(parse_str("--loadgen N1 nowhere").is_err());
+        assert!(parse_str("--serve uvloop").is_err());
     }
 }

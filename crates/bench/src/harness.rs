@@ -2,15 +2,18 @@
 //! and the child side (one measurement, one line on stdout).
 
 use std::io::Read;
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cli::Options;
+use crate::net;
 use crate::report::{self, Row};
 use crate::rt::RuntimeId;
-use crate::workloads::{Entry, Scale};
+use crate::workloads::{Entry, Measure, Scale};
 
 /// The prefix of the child's one line of output.
 const RESULT_PREFIX: &str = "RESULT ";
@@ -20,8 +23,33 @@ const WAIT_TICK: Duration = Duration::from_millis(5);
 
 /// Child mode: measures `entry` once on `runtime` and prints the figure.
 pub(crate) fn run_one(entry: &Entry, runtime: RuntimeId, scale: Scale) {
-    let value = (entry.measure)(runtime, scale);
+    let value = match entry.measure {
+        Measure::InProcess(measure) => measure(runtime, scale),
+        // Server and load generator in this one process: for trying things
+        // out only, the suite runs them in two.
+        Measure::Network(load) => net::measure_in_process(load, runtime, scale)
+            .unwrap_or_else(|error| panic!("{} on {}: {error}", entry.id, runtime.name())),
+    };
     println!("{RESULT_PREFIX}{value}");
+}
+
+/// Child mode `--loadgen`: runs `entry`'s load generator against `addr`
+/// and prints the figure.
+pub(crate) fn run_loadgen(entry: &Entry, addr: SocketAddr, scale: Scale) -> ExitCode {
+    let Measure::Network(load) = entry.measure else {
+        eprintln!("tulip-bench: {} is not a network workload", entry.id);
+        return ExitCode::from(2);
+    };
+    match load(addr, scale) {
+        Ok(value) => {
+            println!("{RESULT_PREFIX}{value}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tulip-bench: {} load generator: {error}", entry.id);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Parent mode: runs the suite, prints the table, writes the JSON.
@@ -97,7 +125,7 @@ fn write_json(path: &Path, rows: &[Row]) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Runs `entry` on `runtime` in a fresh child process, killing it after `timeout`.
+/// Runs `entry` on `runtime` in fresh child processes, killing them after `timeout`.
 fn measure_in_child(
     exe: &Path,
     entry: &Entry,
@@ -105,17 +133,25 @@ fn measure_in_child(
     scale: Scale,
     timeout: Duration,
 ) -> Result<f64, String> {
+    if let Measure::Network(_) = entry.measure {
+        return measure_network(exe, entry, runtime, scale, timeout);
+    }
     let mut command = Command::new(exe);
     command.args(["--one", entry.id, runtime.name()]);
     if scale == Scale::Tiny {
         command.arg("--quick");
     }
-    let mut child = command
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|error| format!("cannot start: {error}"))?;
+    wait_for_result(child, timeout)
+}
+
+/// Waits for `child` (killing it after `timeout`) and parses its `RESULT` line.
+fn wait_for_result(mut child: Child, timeout: Duration) -> Result<f64, String> {
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -145,4 +181,110 @@ fn measure_in_child(
         .find_map(|line| line.strip_prefix(RESULT_PREFIX))
         .and_then(|value| value.trim().parse::<f64>().ok())
         .ok_or_else(|| format!("printed no result: {output:?}"))
+}
+
+/// How long a server may take to stop once its stdin is closed.
+const SERVER_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether `taskset` can pin to CPUs 0 and 1 here; warns once if not.
+fn can_pin() -> bool {
+    static CAN_PIN: OnceLock<bool> = OnceLock::new();
+    *CAN_PIN.get_or_init(|| {
+        let cpus = thread::available_parallelism().map_or(1, usize::from);
+        let works = cpus >= 2
+            && Command::new("taskset")
+                .args(["-c", "1", "true"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success());
+        if !works {
+            eprintln!(
+                "tulip-bench: warning: cannot pin with taskset to CPUs 0 and 1; \
+                 network servers and load generator run unpinned"
+            );
+        }
+        works
+    })
+}
+
+/// `exe args…`, pinned to `cpu` with `taskset` when it can.
+fn pinned(exe: &Path, cpu: &str, args: &[&str]) -> Command {
+    let mut command = if can_pin() {
+        let mut command = Command::new("taskset");
+        command.args(["-c", cpu]).arg(exe);
+        command
+    } else {
+        Command::new(exe)
+    };
+    command.args(args);
+    command
+}
+
+/// A network workload: `runtime`'s echo server in one child (CPU 0), the
+/// load generator in another (CPU 1); the figure is the load generator's.
+fn measure_network(
+    exe: &Path,
+    entry: &Entry,
+    runtime: RuntimeId,
+    scale: Scale,
+    timeout: Duration,
+) -> Result<f64, String> {
+    let mut server = pinned(exe, "0", &["--serve", runtime.name()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|error| format!("cannot start the server: {error}"))?;
+    let result = drive_server(exe, entry, &mut server, scale, timeout);
+    // Closing its stdin stops the server; kill it if it does not stop.
+    drop(server.stdin.take());
+    let started = Instant::now();
+    loop {
+        match server.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() < SERVER_STOP_GRACE => thread::sleep(WAIT_TICK),
+            _ => {
+                // The child is ours: end it, by its handle.
+                let _ = server.kill();
+                let _ = server.wait();
+                break;
+            }
+        }
+    }
+    result
+}
+
+/// Waits for `server` to listen, then runs the load generator against it.
+fn drive_server(
+    exe: &Path,
+    entry: &Entry,
+    server: &mut Child,
+    scale: Scale,
+    timeout: Duration,
+) -> Result<f64, String> {
+    let stdout = server.stdout.take().ok_or("the server has no stdout")?;
+    let (addr_tx, addr_rx) = mpsc::channel();
+    // Reading blocks: do it on a thread, to bound the wait. If the server
+    // is killed, the thread sees EOF and ends.
+    thread::spawn(move || {
+        let _ = addr_tx.send(net::read_listening(stdout));
+    });
+    let addr = match addr_rx.recv_timeout(timeout) {
+        Ok(addr) => addr?,
+        Err(_) => return Err(format!("the server did not listen within {timeout:?}")),
+    };
+    let addr = addr.to_string();
+    let mut args = vec!["--loadgen", entry.id, &addr];
+    if scale == Scale::Tiny {
+        args.push("--quick");
+    }
+    let loadgen = pinned(exe, "1", &args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|error| format!("cannot start the load generator: {error}"))?;
+    wait_for_result(loadgen, timeout).map_err(|error| format!("load generator: {error}"))
 }

@@ -15,11 +15,13 @@
 //! the workspace root. See `docs/benchmarks.md`.
 //!
 //! Layout: [`rt`] puts each runtime behind one trait, [`workloads`] holds
-//! one small file per workload written once against that trait, [`harness`]
+//! one small file per workload written once against that trait, [`net`]
+//! the network workloads' echo servers and load generator, [`harness`]
 //! runs the children and [`report`] turns their figures into the table.
 
 mod cli;
 mod harness;
+mod net;
 mod report;
 mod rss;
 mod rt;
@@ -46,6 +48,16 @@ fn main() -> ExitCode {
         }) => {
             harness::run_one(entry, runtime, scale);
             ExitCode::SUCCESS
+        }
+        Ok(cli::Command::Serve { runtime }) => match net::run_server(runtime) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("tulip-bench: the {} server failed: {error}", runtime.name());
+                ExitCode::FAILURE
+            }
+        },
+        Ok(cli::Command::Loadgen { entry, addr, scale }) => {
+            harness::run_loadgen(entry, addr, scale)
         }
         Ok(cli::Command::Suite(options)) => harness::run_suite(&options),
         Err(message) => {

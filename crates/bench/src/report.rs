@@ -262,6 +262,25 @@ mod tests {
     }
 
     #[test]
+    fn higher_is_better_ratio_is_tulip_over_best_peer() {
+        let row = row(
+            "N1",
+            &[
+                (RuntimeId::Tulip, &[90.0]),
+                (RuntimeId::TokioCt, &[100.0]),
+                (RuntimeId::TokioMt, &[120.0]),
+                (RuntimeId::Smol, &[80.0]),
+            ],
+        );
+        assert_eq!(row.best_peer(), Some((RuntimeId::TokioMt, 120.0)));
+        let ratio = row.ratio().unwrap();
+        assert!((ratio - 90.0 / 120.0).abs() < 1e-12);
+        let json = json(&[row]);
+        assert_eq!(json[0]["higher_is_better"], true);
+        assert_eq!(json[0]["unit"], "req/s");
+    }
+
+    #[test]
     fn missing_tulip_has_no_ratio_and_the_table_says_so() {
         let row = row("T2", &[(RuntimeId::Smol, &[1.0, 2.0])]);
         assert_eq!(row.ratio(), None);

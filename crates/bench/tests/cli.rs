@@ -15,7 +15,9 @@ fn list_prints_every_id() {
     let output = bench(&["--list"]);
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
-    for id in ["E1", "E2", "E3", "E4", "T1", "T2", "S1", "S2", "S3", "M1"] {
+    for id in [
+        "E1", "E2", "E3", "E4", "T1", "T2", "S1", "S2", "S3", "M1", "N1", "N2", "N3",
+    ] {
         assert!(
             stdout.lines().any(|line| line.starts_with(id)),
             "{id} missing:\n{stdout}"
@@ -62,5 +64,39 @@ fn quick_suite_runs_children_and_writes_json() {
         }
         let best = row["best_peer"].as_str().unwrap();
         assert!(["tokio_ct", "tokio_mt", "smol"].contains(&best), "{row}");
+    }
+}
+
+#[test]
+fn quick_network_suite_runs_server_and_load_generator_children() {
+    let out =
+        std::env::temp_dir().join(format!("tulip-bench-net-test-{}.json", std::process::id()));
+    let out_arg = out.to_str().unwrap();
+    let output = bench(&["--quick", "--reps", "1", "--out", out_arg, "N3", "N1"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("| N1 "), "{stdout}");
+    assert!(stdout.contains("Note N1–N3:"), "{stdout}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let rows = json.as_array().unwrap();
+    let ids: Vec<_> = rows.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["N3", "N1"]);
+    for row in rows {
+        assert_eq!(row["higher_is_better"], true, "{row}");
+        assert!(row["tulip"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["ratio"].is_number(), "{row}");
+        for peer in ["tokio_ct", "tokio_mt", "smol"] {
+            assert!(
+                row["peers"][peer].as_f64().unwrap() > 0.0,
+                "{peer} in {row}"
+            );
+        }
     }
 }

@@ -4,8 +4,11 @@
 //! [`Workload`] (its `measure` is generic over the runtime, see
 //! [`crate::rt::Rt`]), then add one `entry::<…>()` line to [`ALL`].
 
+use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::net;
 use crate::rt::{self, Rt, RuntimeId};
 
 mod e1_spawn_many;
@@ -31,6 +34,9 @@ pub(crate) const ALL: &[Entry] = &[
     entry::<s2_queue_mpsc::QueueMpsc>(),
     entry::<s3_lock_contended::LockContended>(),
     entry::<m1_idle_tasks::IdleTasks>(),
+    net::N1,
+    net::N2,
+    net::N3,
 ];
 
 /// How big a run is.
@@ -69,6 +75,24 @@ impl Unit {
             higher_is_better: false,
         }
     }
+
+    /// A unit where more is better (throughputs).
+    pub(crate) const fn higher(label: &'static str) -> Unit {
+        Unit {
+            label,
+            higher_is_better: true,
+        }
+    }
+}
+
+/// How a workload is measured.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Measure {
+    /// In one process: [`Workload::measure`] on the runtime named by its argument.
+    InProcess(fn(RuntimeId, Scale) -> f64),
+    /// Over loopback: the runtime's echo server (`crate::net::servers`) in
+    /// one process, this load generator against its address in another.
+    Network(fn(SocketAddr, Scale) -> io::Result<f64>),
 }
 
 /// One benchmark workload, written once for every runtime.
@@ -98,8 +122,8 @@ pub(crate) struct Entry {
     pub(crate) unit: Unit,
     /// See [`Workload::NOTE`].
     pub(crate) note: Option<&'static str>,
-    /// [`Workload::measure`] on the runtime named by its argument.
-    pub(crate) measure: fn(RuntimeId, Scale) -> f64,
+    /// How to measure it.
+    pub(crate) measure: Measure,
 }
 
 impl Entry {
@@ -121,7 +145,7 @@ const fn entry<W: Workload>() -> Entry {
         name: W::NAME,
         unit: W::UNIT,
         note: W::NOTE,
-        measure: measure_on::<W>,
+        measure: Measure::InProcess(measure_on::<W>),
     }
 }
 
@@ -147,8 +171,12 @@ mod tests {
     /// Runs every workload at tiny size on `runtime`; each one checks its
     /// own result and panics if it is wrong.
     fn all_complete_on(runtime: RuntimeId) {
+        // The network workloads have their own tests, in `crate::net`.
         for entry in ALL {
-            let value = (entry.measure)(runtime, Scale::Tiny);
+            let Measure::InProcess(measure) = entry.measure else {
+                continue;
+            };
+            let value = measure(runtime, Scale::Tiny);
             assert!(
                 value.is_finite(),
                 "{} on {} gave {value}",
