@@ -107,20 +107,10 @@ impl Future for EventWait<'_> {
         let mut wakers = WakeList::new();
         let poll = {
             let mut state = this.event.state.lock();
-            match this.key.take() {
-                None if state.set => Poll::Ready(()),
-                None => {
-                    this.key = Some(state.waiters.push_back((), cx.waker()));
-                    Poll::Pending
-                }
-                Some(key) => match state.waiters.poll_grant(key, cx.waker(), &mut wakers) {
-                    Ok(()) => Poll::Ready(()),
-                    Err(key) => {
-                        this.key = Some(key);
-                        Poll::Pending
-                    }
-                },
-            }
+            let set = state.set;
+            state
+                .waiters
+                .poll_released(&mut this.key, set, cx.waker(), &mut wakers)
         };
         wakers.wake_all();
         poll

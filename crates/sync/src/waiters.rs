@@ -18,7 +18,7 @@
 //! cancelled waiter from the middle is O(1) and a steady state of waiting
 //! and waking allocates nothing.
 
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use slab::Slab;
 
@@ -212,6 +212,34 @@ impl<R, G> WaiterList<R, G> {
             next => self.nodes[next].prev = prev,
         }
         self.waiting -= 1;
+    }
+}
+
+impl WaiterList<(), ()> {
+    /// One poll of a wait for a state that releases every waiter at once (an
+    /// event set, a queue joined): ready at once if `released` already,
+    /// else queued (first poll) or checked for its grant (later polls).
+    pub(crate) fn poll_released(
+        &mut self,
+        key: &mut Option<WaiterKey>,
+        released: bool,
+        waker: &Waker,
+        wakers: &mut WakeList,
+    ) -> Poll<()> {
+        match key.take() {
+            None if released => Poll::Ready(()),
+            None => {
+                *key = Some(self.push_back((), waker));
+                Poll::Pending
+            }
+            Some(queued) => match self.poll_grant(queued, waker, wakers) {
+                Ok(()) => Poll::Ready(()),
+                Err(queued) => {
+                    *key = Some(queued);
+                    Poll::Pending
+                }
+            },
+        }
     }
 }
 

@@ -519,20 +519,10 @@ impl<T, O: Order<T>> Future for QueueJoin<'_, T, O> {
         let mut wakers = WakeList::new();
         let poll = {
             let mut state = this.queue.state.lock();
-            match this.key.take() {
-                None if state.unfinished == 0 => Poll::Ready(()),
-                None => {
-                    this.key = Some(state.joiners.push_back((), cx.waker()));
-                    Poll::Pending
-                }
-                Some(key) => match state.joiners.poll_grant(key, cx.waker(), &mut wakers) {
-                    Ok(()) => Poll::Ready(()),
-                    Err(key) => {
-                        this.key = Some(key);
-                        Poll::Pending
-                    }
-                },
-            }
+            let done = state.unfinished == 0;
+            state
+                .joiners
+                .poll_released(&mut this.key, done, cx.waker(), &mut wakers)
         };
         wakers.wake_all();
         poll
