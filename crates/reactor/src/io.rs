@@ -105,6 +105,12 @@ impl<T: AsFd> Async<T> {
     /// ```
     pub fn with_reactor(io: T, reactor: &Arc<Reactor>) -> io::Result<Async<T>> {
         set_nonblocking(io.as_fd())?;
+        Async::register_nonblocking(io, reactor)
+    }
+
+    /// Registers `io`, which the caller made non-blocking itself (a socket created or
+    /// accepted with `SOCK_NONBLOCK`), with `reactor`: saves the `fcntl` calls.
+    pub(crate) fn register_nonblocking(io: T, reactor: &Arc<Reactor>) -> io::Result<Async<T>> {
         let source = reactor.register(io.as_fd().as_raw_fd())?;
         Ok(Async {
             source,
@@ -307,7 +313,7 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_with(Interest::Read, cx, op)
+        self.poll_with(Interest::Read, cx, op, |_| false)
     }
 
     /// Runs `op` until it stops returning `WouldBlock`. After a `WouldBlock` it clears
@@ -334,22 +340,68 @@ impl<T: AsFd> Async<T> {
         cx: &mut Context<'_>,
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_with(Interest::Write, cx, op)
+        self.poll_with(Interest::Write, cx, op, |_| false)
     }
 
+    /// A byte-stream read into a buffer of `len` bytes (`op`, as for
+    /// [`poll_read_with`](Async::poll_read_with)). A read that returns fewer bytes than
+    /// asked for emptied the socket's receive queue, so the read readiness is cleared at
+    /// once (unless an event arrived meanwhile): the next read waits for the next event
+    /// instead of making a system call that would return `WouldBlock`. Read-closed and
+    /// error stay set, so a FIN behind the data is still read as a 0.
+    ///
+    /// Only for byte streams: on a datagram socket a short read says nothing about the
+    /// queue.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_with(Interest::Read, cx, op, |&n| short(n, len))
+    }
+
+    /// A byte-stream write of `len` bytes: as [`poll_read_stream`](Async::poll_read_stream)
+    /// for writes, a write that takes fewer bytes than offered filled the send buffer,
+    /// so the write readiness is cleared at once.
+    pub(crate) fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_with(Interest::Write, cx, op, |&n| short(n, len))
+    }
+
+    /// Runs `op` until it stops returning `WouldBlock`, clearing the readiness it
+    /// observed on `WouldBlock` and, on a result that `drained` says emptied the queue
+    /// (a short read or write), marking the direction drained; on a drained direction,
+    /// waits for the next event before running `op`.
     fn poll_with<R>(
         &self,
         interest: Interest,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         ready!(coop::poll_proceed(cx));
         loop {
             let tick = self.source.tick();
+            if self.source.is_drained(interest) {
+                // A short transfer emptied the queue: wait for an event instead of a
+                // system call that would only say `WouldBlock`.
+                ready!(self.source.poll_slot(interest, cx, self.io_waiters()));
+            }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.source.clear(interest, tick);
                     ready!(self.source.poll_slot(interest, cx, self.io_waiters()));
+                }
+                Ok(value) => {
+                    if drained(&value) {
+                        self.source.mark_drained(interest, tick);
+                    }
+                    return Poll::Ready(Ok(value));
                 }
                 result => return Poll::Ready(result),
             }
@@ -385,7 +437,7 @@ impl<T: AsFd> Async<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn read_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        self.op_with(Interest::Read, op).await
+        self.op_with(Interest::Read, op, |_| false).await
     }
 
     /// Runs `op` until it stops returning `WouldBlock`, awaiting writability in
@@ -414,26 +466,57 @@ impl<T: AsFd> Async<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub async fn write_with<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
-        self.op_with(Interest::Write, op).await
+        self.op_with(Interest::Write, op, |_| false).await
     }
 
     async fn op_with<R>(
         &self,
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let mut waiter = Waiter::new(&self.source, self.io_waiters(), interest);
         loop {
             poll_fn(coop::poll_proceed).await;
             let tick = self.source.tick();
+            if self.source.is_drained(interest) {
+                poll_fn(|cx| waiter.poll(cx)).await;
+            }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.source.clear(interest, tick);
                     poll_fn(|cx| waiter.poll(cx)).await;
                 }
+                Ok(value) => {
+                    if drained(&value) {
+                        self.source.mark_drained(interest, tick);
+                    }
+                    return Ok(value);
+                }
                 result => return result,
             }
         }
+    }
+
+    /// [`read_with`](Async::read_with) for a byte-stream read into `len` bytes, clearing
+    /// the read readiness after a short read (see
+    /// [`poll_read_stream`](Async::poll_read_stream)).
+    pub(crate) async fn read_stream(
+        &self,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.op_with(Interest::Read, op, |&n| short(n, len)).await
+    }
+
+    /// [`write_with`](Async::write_with) for a byte-stream write of `len` bytes,
+    /// clearing the write readiness after a short write.
+    pub(crate) async fn write_stream(
+        &self,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.op_with(Interest::Write, op, |&n| short(n, len)).await
     }
 
     fn io_waiters(&self) -> &AtomicUsize {
@@ -522,4 +605,118 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether a byte-stream transfer of `n` bytes out of `len` offered stopped short: the
+/// receive queue is empty (or the send buffer full). Zero is EOF (or nothing asked), not
+/// a short transfer.
+fn short(n: usize, len: usize) -> bool {
+    n > 0 && n < len
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::Shutdown;
+    use std::os::unix::net::UnixStream;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    /// Parks `reactor` until `a` is readable.
+    fn wait_readable(reactor: &Reactor, a: &Async<UnixStream>) {
+        let cx = &mut Context::from_waker(Waker::noop());
+        while a.poll_readable(cx).is_pending() {
+            reactor.park(None, || true).unwrap();
+        }
+    }
+
+    fn read_stream(a: &Async<UnixStream>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let cx = &mut Context::from_waker(Waker::noop());
+        let len = buf.len();
+        a.poll_read_stream(cx, len, |mut s| s.read(buf))
+    }
+
+    #[test]
+    fn a_short_read_clears_readable() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = Async::with_reactor(a, &reactor).unwrap();
+        b.write_all(b"hello").unwrap();
+        wait_readable(&reactor, &a);
+        let mut buf = [0; 8];
+        assert!(matches!(read_stream(&a, &mut buf), Poll::Ready(Ok(5))));
+        let cx = &mut Context::from_waker(Waker::noop());
+        assert!(
+            a.poll_readable(cx).is_pending(),
+            "a short read proves the queue empty"
+        );
+        assert!(a.source.is_drained(Interest::Read));
+        assert!(read_stream(&a, &mut buf).is_pending());
+        // New data still wakes the reader.
+        b.write_all(b"more").unwrap();
+        wait_readable(&reactor, &a);
+        assert!(matches!(read_stream(&a, &mut buf), Poll::Ready(Ok(4))));
+        assert_eq!(&buf[..4], b"more");
+    }
+
+    #[test]
+    fn a_full_read_keeps_readable() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = Async::with_reactor(a, &reactor).unwrap();
+        b.write_all(b"abcdefgh").unwrap();
+        wait_readable(&reactor, &a);
+        let mut buf = [0; 4];
+        assert!(matches!(read_stream(&a, &mut buf), Poll::Ready(Ok(4))));
+        // The queue may hold more: the next read must try.
+        assert!(matches!(read_stream(&a, &mut buf), Poll::Ready(Ok(4))));
+        assert_eq!(&buf, b"efgh");
+    }
+
+    #[test]
+    fn a_short_read_before_eof_still_sees_eof() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = Async::with_reactor(a, &reactor).unwrap();
+        b.write_all(b"x").unwrap();
+        b.shutdown(Shutdown::Write).unwrap();
+        // Both the data and the FIN are in before the reactor looks.
+        wait_readable(&reactor, &a);
+        reactor
+            .park(Some(std::time::Duration::ZERO), || true)
+            .unwrap();
+        let mut buf = [0; 8];
+        assert!(matches!(read_stream(&a, &mut buf), Poll::Ready(Ok(1))));
+        // Read-closed survives the short read: EOF without another event.
+        assert!(matches!(read_stream(&a, &mut buf), Poll::Ready(Ok(0))));
+    }
+
+    #[test]
+    fn a_short_write_clears_writable() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let a = Async::with_reactor(a, &reactor).unwrap();
+        let cx = &mut Context::from_waker(Waker::noop());
+        while a.poll_writable(cx).is_pending() {
+            reactor.park(None, || true).unwrap();
+        }
+        // Far more than the socket buffer: the write is short.
+        let big = vec![7_u8; 16 << 20];
+        let written = match a.poll_write_stream(cx, big.len(), |mut s| s.write(&big)) {
+            Poll::Ready(Ok(n)) => n,
+            other => panic!("expected a short write, got {other:?}"),
+        };
+        assert!(written > 0 && written < big.len());
+        assert!(
+            a.poll_writable(cx).is_pending(),
+            "a short write proves the buffer full"
+        );
+        // Draining the peer makes it writable again.
+        let mut sink = vec![0_u8; written];
+        b.read_exact(&mut sink).unwrap();
+        while a.poll_writable(cx).is_pending() {
+            reactor.park(None, || true).unwrap();
+        }
+    }
 }

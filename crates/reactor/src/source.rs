@@ -30,6 +30,10 @@ const WRITABLE: u64 = 1 << 1;
 const READ_CLOSED: u64 = 1 << 2;
 const WRITE_CLOSED: u64 = 1 << 3;
 const ERROR: u64 = 1 << 4;
+/// Not readiness: a short read proved the receive queue empty (until the next event).
+const READ_DRAINED: u64 = 1 << 5;
+/// Not readiness: a short write proved the send buffer full (until the next event).
+const WRITE_DRAINED: u64 = 1 << 6;
 const TICK_SHIFT: u32 = 8;
 const BITS_MASK: u64 = (1 << TICK_SHIFT) - 1;
 
@@ -132,7 +136,9 @@ impl Source {
     pub(crate) fn dispatch(&self, bits: u64, io_waiters: &AtomicUsize, out: &mut Vec<Waker>) {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
-            let next = state.wrapping_add(1 << TICK_SHIFT) | bits;
+            // Any event may mean new room or new data: it ends the drained marks.
+            let next =
+                (state.wrapping_add(1 << TICK_SHIFT) & !(READ_DRAINED | WRITE_DRAINED)) | bits;
             match self
                 .state
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
@@ -177,6 +183,39 @@ impl Source {
                 Err(actual) => state = actual,
             }
         }
+    }
+
+    /// After a short read (or write), which proves the receive queue empty (or the send
+    /// buffer full): clears the plain readable (or writable) bit and marks the direction
+    /// drained, unless an event arrived after `tick` was read. Read-closed and error stay:
+    /// a short read proves the queue empty, not the peer still there. The next event of
+    /// any kind ends the drained mark (see [`is_drained`](Source::is_drained)).
+    pub(crate) fn mark_drained(&self, interest: Interest, tick: Tick) {
+        let (ready, drained) = match interest {
+            Interest::Read => (READABLE, READ_DRAINED),
+            Interest::Write => (WRITABLE, WRITE_DRAINED),
+        };
+        let mut state = self.state.load(Ordering::Acquire);
+        while state >> TICK_SHIFT == tick.0 {
+            let next = (state & !ready) | drained;
+            match self
+                .state
+                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    /// Whether a short transfer drained `interest`'s direction and no event came since:
+    /// trying the operation again would only return `WouldBlock`.
+    pub(crate) fn is_drained(&self, interest: Interest) -> bool {
+        let drained = match interest {
+            Interest::Read => READ_DRAINED,
+            Interest::Write => WRITE_DRAINED,
+        };
+        self.state.load(Ordering::Acquire) & drained != 0
     }
 
     /// Ready if `interest` is ready; otherwise stores `cx`'s waker in the direction's

@@ -6,12 +6,22 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+
+use tulip_reactor::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 use crate::connect::{ConnectConfig, connect_tcp, connect_unix};
 use crate::reader::StreamReader;
-use crate::server::{HandlerOutput, ServeOptions, Server, serve_tcp, serve_unix};
-use crate::transport::{StreamOptions, from_tcp_stream, from_unix_stream};
+use crate::server::{
+    Accept, ClientHandle, HandlerOutput, Listen, ServeOptions, Server, serve_tcp_with,
+    serve_unix_with,
+};
+use crate::transport::{
+    StreamOptions, from_tcp_stream, from_tcp_stream_to, from_unix_stream, from_unix_stream_to,
+};
 use crate::writer::StreamWriter;
 
 /// asyncio's `open_connection(host, port)`: connects over TCP (resolving
@@ -138,11 +148,8 @@ where
     Fut: Future + 'static,
     Fut::Output: HandlerOutput,
 {
-    let per_connection = move |stream, _peer| {
-        let (reader, writer) = from_tcp_stream(stream, streams);
-        handler(reader, writer)
-    };
-    serve_tcp(per_connection, host, port, serve).await
+    let handler = StreamsHandler { handler, streams };
+    serve_tcp_with(handler, host, port, serve).await
 }
 
 /// asyncio's `start_unix_server(client_connected_cb, path)`: serves on a
@@ -164,9 +171,65 @@ where
     Fut: Future + 'static,
     Fut::Output: HandlerOutput,
 {
-    let per_connection = move |stream, _peer| {
-        let (reader, writer) = from_unix_stream(stream, streams);
-        handler(reader, writer)
-    };
-    serve_unix(per_connection, path, serve).await
+    let handler = StreamsHandler { handler, streams };
+    serve_unix_with(handler, path.as_ref(), serve).await
+}
+
+/// `start_server`'s and `start_unix_server`'s handler: each connection's reader and
+/// writer, made with `streams`; the server reaches the connection they share (no
+/// duplicate descriptor).
+struct StreamsHandler<H> {
+    handler: H,
+    streams: StreamOptions,
+}
+
+/// A listener whose accepted sockets can be made into streams.
+trait StreamsOf: Listen {
+    /// The reader and writer over an accepted socket.
+    fn streams(
+        stream: Self::Stream,
+        peer: Self::Addr,
+        options: StreamOptions,
+    ) -> (StreamReader, StreamWriter);
+}
+
+impl StreamsOf for TcpListener {
+    fn streams(
+        stream: TcpStream,
+        peer: SocketAddr,
+        options: StreamOptions,
+    ) -> (StreamReader, StreamWriter) {
+        from_tcp_stream_to(stream, peer, options)
+    }
+}
+
+impl StreamsOf for UnixListener {
+    fn streams(
+        stream: UnixStream,
+        peer: UnixSocketAddr,
+        options: StreamOptions,
+    ) -> (StreamReader, StreamWriter) {
+        from_unix_stream_to(stream, peer, options)
+    }
+}
+
+impl<L, H, Fut> Accept<L> for StreamsHandler<H>
+where
+    L: StreamsOf,
+    H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    type Input = (StreamReader, StreamWriter);
+    type Fut = Fut;
+
+    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Self::Input, Option<ClientHandle>) {
+        let (reader, writer) = L::streams(stream, peer, self.streams);
+        let client = ClientHandle::Streams(Arc::downgrade(reader.connection()));
+        ((reader, writer), Some(client))
+    }
+
+    fn call(&self, (reader, writer): Self::Input) -> Fut {
+        (self.handler)(reader, writer)
+    }
 }

@@ -13,10 +13,14 @@ use crate::transport::{Connection, clone_error};
 /// The default [`limit`](StreamReader::limit) of a reader: 64 KiB, as in asyncio.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
-/// The size of the buffer's first allocation and of its growth steps.
+/// The most room a read asks for at once (the buffer may still offer more).
 const CHUNK: usize = 64 * 1024;
-/// A socket read is offered at least this much room.
-const MIN_SPARE: usize = 8 * 1024;
+/// The least room a read asks for: the first allocation of a reader that only ever
+/// reads small amounts (an idle connection costs this much).
+const MIN_ROOM: usize = 1024;
+/// The room asked for by reads that do not know how much they need (`readuntil`,
+/// `readline`, `AsyncBufRead`); the buffer doubles when it fills up.
+const DEFAULT_ROOM: usize = 8 * 1024;
 /// An emptied buffer larger than this gives its memory back.
 const KEEP_AT_MOST: usize = 4 * CHUNK;
 
@@ -63,6 +67,11 @@ impl StreamReader {
         }
     }
 
+    /// The connection this reader reads from.
+    pub(crate) fn connection(&self) -> &Arc<Connection> {
+        &self.conn
+    }
+
     /// The limit of [`readuntil`](StreamReader::readuntil) and
     /// [`readline`](StreamReader::readline): the longest chunk they return, not counting
     /// the separator.
@@ -106,7 +115,7 @@ impl StreamReader {
     /// in the buffer.
     pub async fn read_to_end(&mut self) -> Result<Vec<u8>, StreamError> {
         poll_fn(|cx| {
-            while ready!(self.poll_fill(cx))? != 0 {}
+            while ready!(self.poll_fill(cx, CHUNK))? != 0 {}
             let n = self.buf.len();
             Poll::Ready(Ok(self.buf.take(n)))
         })
@@ -137,7 +146,7 @@ impl StreamReader {
                     }
                     .into()));
                 }
-                ready!(self.poll_fill(cx))?;
+                ready!(self.poll_fill(cx, n - self.buf.len()))?;
             }
         })
         .await
@@ -195,8 +204,9 @@ impl StreamReader {
         poll_fn(|cx| self.poll_readline(cx, &mut offset)).await
     }
 
-    /// Reads from the connection into the buffer; `Ok(0)` means EOF.
-    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+    /// Reads from the connection into the buffer, with room for at least `want` bytes
+    /// (within `MIN_ROOM..=CHUNK`); `Ok(0)` means EOF.
+    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
         if self.eof {
             return Poll::Ready(Ok(0));
         }
@@ -204,7 +214,7 @@ impl StreamReader {
             return Poll::Ready(Err(clone_error(error)));
         }
         loop {
-            let spare = self.buf.spare();
+            let spare = self.buf.spare(want);
             return match ready!(self.conn.poll_read(cx, spare)) {
                 Ok(0) => {
                     self.eof = true;
@@ -233,7 +243,7 @@ impl StreamReader {
             return Poll::Ready(Ok(Vec::new()));
         }
         while self.buf.is_empty() {
-            if ready!(self.poll_fill(cx))? == 0 {
+            if ready!(self.poll_fill(cx, n))? == 0 {
                 return Poll::Ready(Ok(Vec::new()));
             }
         }
@@ -282,7 +292,7 @@ impl StreamReader {
                 }
                 .into()));
             }
-            ready!(self.poll_fill(cx))?;
+            ready!(self.poll_fill(cx, DEFAULT_ROOM))?;
         }
     }
 
@@ -330,7 +340,7 @@ impl futures_io::AsyncBufRead for StreamReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         let this = self.get_mut();
         if this.buf.is_empty() {
-            ready!(this.poll_fill(cx))?;
+            ready!(this.poll_fill(cx, DEFAULT_ROOM))?;
         }
         Poll::Ready(Ok(this.buf.as_slice()))
     }
@@ -354,7 +364,7 @@ impl futures_io::AsyncRead for StreamReader {
             return Poll::Ready(Ok(0));
         }
         if this.buf.is_empty() {
-            ready!(this.poll_fill(cx))?;
+            ready!(this.poll_fill(cx, buf.len()))?;
         }
         let data = this.buf.as_slice();
         let n = data.len().min(buf.len());
@@ -483,17 +493,20 @@ impl Buffer {
         }
     }
 
-    /// Room for a read: at least `MIN_SPARE` bytes, moving the data to the front or
-    /// growing the allocation if needed.
-    fn spare(&mut self) -> &mut [u8] {
-        if self.data.len() - self.end < MIN_SPARE {
+    /// Room for a read: all the room there is, and at least `want` bytes (within
+    /// `MIN_ROOM..=CHUNK`), moving the data to the front or growing the allocation
+    /// (at least doubling it) if needed. Sized by the reads: a reader that reads 1 KiB
+    /// at a time holds 1 KiB.
+    fn spare(&mut self, want: usize) -> &mut [u8] {
+        let want = want.clamp(MIN_ROOM, CHUNK);
+        if self.data.len() - self.end < want {
             if self.start > 0 {
                 self.data.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
             }
-            if self.data.len() - self.end < MIN_SPARE {
-                let grown = (self.data.len() * 2).max(self.end + CHUNK);
+            if self.data.len() - self.end < want {
+                let grown = (self.data.len() * 2).max(self.end + want);
                 self.data.resize(grown, 0);
             }
         }
@@ -503,5 +516,50 @@ impl Buffer {
     /// Marks `n` bytes of the room as read.
     fn filled(&mut self, n: usize) {
         self.end = (self.end + n).min(self.data.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_allocation_is_what_the_read_asks_for() {
+        let mut buf = Buffer::default();
+        assert_eq!(buf.spare(1024).len(), 1024);
+        let mut tiny = Buffer::default();
+        assert_eq!(tiny.spare(1).len(), MIN_ROOM, "a floor of MIN_ROOM");
+        let mut huge = Buffer::default();
+        assert_eq!(huge.spare(10 << 20).len(), CHUNK, "a ceiling of CHUNK");
+    }
+
+    #[test]
+    fn the_buffer_grows_by_doubling_and_keeps_unread_bytes() {
+        let mut buf = Buffer::default();
+        let room = buf.spare(1024);
+        room[..1000].fill(b'a');
+        buf.filled(1000);
+        buf.consume(10);
+        // 990 unread bytes and room for 8 KiB more: moved to the front, then grown.
+        let room = buf.spare(DEFAULT_ROOM).len();
+        assert!(room >= DEFAULT_ROOM);
+        assert_eq!(buf.len(), 990);
+        assert!(buf.as_slice().iter().all(|&b| b == b'a'));
+        let before = buf.data.len();
+        let room = buf.spare(buf.data.len() - buf.end + 1).len();
+        assert!(buf.data.len() >= 2 * before, "grew by doubling");
+        assert_eq!(room, buf.data.len() - 990);
+    }
+
+    #[test]
+    fn an_emptied_huge_buffer_gives_its_memory_back() {
+        let mut buf = Buffer::default();
+        while buf.data.len() <= KEEP_AT_MOST {
+            let n = buf.spare(CHUNK).len();
+            buf.filled(n);
+        }
+        let n = buf.len();
+        buf.consume(n);
+        assert_eq!(buf.data.len(), 0);
     }
 }

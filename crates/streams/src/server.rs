@@ -16,7 +16,7 @@ use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use tulip_reactor::net::{ListenOptions, TcpListener, TcpStream, UnixListener, Un
 use tulip_sync::Event;
 
 use crate::connect::lookup_host;
-use crate::transport::StreamAddr;
+use crate::transport::{Connection, StreamAddr};
 
 /// The first pause of an accept loop after a resource error (`EMFILE`, `ENFILE`,
 /// `ENOBUFS`, `ENOMEM`); it doubles on each further error, up to [`MAX_BACKOFF`].
@@ -153,11 +153,13 @@ impl From<ServeError> for io::Error {
 /// task of its own; a handler that fails or panics is logged through `tracing` and
 /// the server goes on. Dropping every handle does not stop the server: [`close`] it.
 ///
-/// To reach live connections ([`close_clients`], [`abort_clients`]), the server keeps
-/// a duplicate of each connection's descriptor until its handler returns; so a
-/// connection whose handler drops the stream stays open until the handler returns
-/// (shut the stream down to end it earlier), and each connection uses two
-/// descriptors.
+/// To reach live connections ([`close_clients`], [`abort_clients`]), a server of raw
+/// sockets ([`serve_tcp`], [`serve_unix`]) keeps a duplicate of each connection's
+/// descriptor until its handler returns; so a connection whose handler drops the
+/// stream stays open until the handler returns (shut the stream down to end it
+/// earlier), and each connection uses two descriptors. A server of streams
+/// (`start_server`) reaches the connection its streams share instead, with no second
+/// descriptor.
 ///
 /// [`close`]: Server::close
 /// [`close_clients`]: Server::close_clients
@@ -237,13 +239,66 @@ struct State {
 
 /// A live connection, as the server sees it.
 struct Conn {
-    /// A duplicate of the connection's descriptor (`None` if `dup` failed or once
-    /// aborted).
-    fd: Option<OwnedFd>,
+    /// How to reach the socket (`None` if it cannot be reached, or once aborted).
+    client: Option<ClientHandle>,
     /// The handler's task (set right after the spawn).
     task: Option<Task>,
     /// Whether it is a TCP connection (`SO_LINGER` applies).
     tcp: bool,
+}
+
+/// How the server reaches a live connection's socket for
+/// [`close_clients`](Server::close_clients) and [`abort_clients`](Server::abort_clients).
+pub(crate) enum ClientHandle {
+    /// A duplicate of the descriptor: the handler owns the raw socket.
+    Fd(OwnedFd),
+    /// The connection the handler's reader and writer share.
+    Streams(Weak<Connection>),
+}
+
+impl ClientHandle {
+    /// A duplicate of `socket`'s descriptor, or `None` (logged) if `dup` fails.
+    fn dup(socket: &impl AsFd, peer: &dyn fmt::Debug) -> Option<ClientHandle> {
+        match socket.as_fd().try_clone_to_owned() {
+            Ok(fd) => Some(ClientHandle::Fd(fd)),
+            Err(error) => {
+                tracing::warn!(
+                    ?peer,
+                    %error,
+                    "could not duplicate a connection's descriptor: close_clients and abort_clients will not reach it"
+                );
+                None
+            }
+        }
+    }
+
+    /// Shuts the socket down both ways; fails only if the peer is already gone.
+    fn shutdown(&self) {
+        match self {
+            ClientHandle::Fd(fd) => {
+                let _ = SockRef::from(fd).shutdown(std::net::Shutdown::Both);
+            }
+            ClientHandle::Streams(conn) => {
+                if let Some(conn) = conn.upgrade() {
+                    let _ = conn.close();
+                }
+            }
+        }
+    }
+
+    /// Sets `SO_LINGER` to on, 0 s: closing the socket then resets the connection.
+    fn set_linger_zero(&self) {
+        let result = match self {
+            ClientHandle::Fd(fd) => SockRef::from(fd).set_linger(Some(Duration::ZERO)),
+            ClientHandle::Streams(conn) => match conn.upgrade() {
+                Some(conn) => conn.set_linger_zero(),
+                None => Ok(()),
+            },
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, "could not set SO_LINGER to abort a connection");
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -396,9 +451,8 @@ impl Server {
     pub fn close_clients(&self) {
         let state = self.inner.state();
         for conn in state.conns.values() {
-            if let Some(fd) = &conn.fd {
-                // Fails only if the peer is already gone: nothing left to close.
-                let _ = SockRef::from(fd).shutdown(std::net::Shutdown::Both);
+            if let Some(client) = &conn.client {
+                client.shutdown();
             }
         }
     }
@@ -409,33 +463,26 @@ impl Server {
     /// `ECONNRESET`) rather than closed in order. A socket the handler handed to
     /// another task lives on there, but is reset when that task drops it.
     pub fn abort_clients(&self) {
-        let (fds, tasks): (Vec<(OwnedFd, bool)>, Vec<Task>) = {
+        let (clients, tasks): (Vec<(ClientHandle, bool)>, Vec<Task>) = {
             let mut state = self.inner.state();
-            let mut fds = Vec::new();
+            let mut clients = Vec::new();
             let mut tasks = Vec::new();
             for conn in state.conns.values_mut() {
-                if let Some(fd) = conn.fd.take() {
-                    fds.push((fd, conn.tcp));
+                if let Some(client) = conn.client.take() {
+                    clients.push((client, conn.tcp));
                 }
                 tasks.extend(conn.task.clone());
             }
-            (fds, tasks)
+            (clients, tasks)
         };
-        for (fd, tcp) in fds {
+        for (client, tcp) in clients {
             if tcp {
-                set_linger_zero(&fd);
+                client.set_linger_zero();
             }
         }
         for task in tasks {
             task.cancel();
         }
-    }
-}
-
-/// Sets `SO_LINGER` to on, 0 s: closing the socket then resets the connection.
-fn set_linger_zero(fd: &OwnedFd) {
-    if let Err(error) = SockRef::from(fd).set_linger(Some(std::time::Duration::ZERO)) {
-        tracing::debug!(%error, "could not set SO_LINGER to abort a connection");
     }
 }
 
@@ -467,11 +514,57 @@ impl Drop for ForeverGuard<'_> {
 }
 
 /// A listening socket an accept loop can use.
-trait Listen: Send + Sync + 'static {
+pub(crate) trait Listen: Send + Sync + 'static {
+    /// The accepted stream.
     type Stream: AsFd + Send + 'static;
+    /// The peer's address.
     type Addr: fmt::Debug + Clone + Send + 'static;
+    /// Whether it is TCP (`SO_LINGER` applies to its connections).
     const TCP: bool;
+    /// Polls an accept.
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, Self::Addr)>>;
+}
+
+/// What a server does with each accepted connection of an `L`: [`prepare`] it (on the
+/// accept loop; it must not panic) and [`call`] the handler with it (in the
+/// connection's task, where a panic is caught and logged).
+///
+/// [`prepare`]: Accept::prepare
+/// [`call`]: Accept::call
+pub(crate) trait Accept<L: Listen>: Send + Sync + 'static {
+    /// What the handler is called with.
+    type Input: 'static;
+    /// The handler's future.
+    type Fut: Future<Output: HandlerOutput> + 'static;
+    /// Turns the accepted stream into the handler's input, and says how the server can
+    /// reach the connection.
+    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Self::Input, Option<ClientHandle>);
+    /// Calls the handler.
+    fn call(&self, input: Self::Input) -> Self::Fut;
+}
+
+/// [`serve_tcp`]'s and [`serve_unix`]'s handler: the raw stream and the peer's address,
+/// reached through a duplicate descriptor.
+struct RawHandler<H>(H);
+
+impl<L, H, Fut> Accept<L> for RawHandler<H>
+where
+    L: Listen,
+    H: Fn(L::Stream, L::Addr) -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    type Input = (L::Stream, L::Addr);
+    type Fut = Fut;
+
+    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Self::Input, Option<ClientHandle>) {
+        let client = ClientHandle::dup(&stream, &peer);
+        ((stream, peer), client)
+    }
+
+    fn call(&self, (stream, peer): Self::Input) -> Fut {
+        (self.0)(stream, peer)
+    }
 }
 
 impl Listen for TcpListener {
@@ -539,13 +632,11 @@ fn classify(error: &io::Error) -> AcceptError {
 
 /// Accepts connections on `slot` until the server closes, spawning a handler task for
 /// each.
-async fn accept_loop<L, H, Fut>(inner: Arc<Inner>, slot: Arc<Slot<L>>, handler: Arc<H>)
-where
-    L: Listen,
-    H: Fn(L::Stream, L::Addr) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
-    Fut::Output: HandlerOutput,
-{
+async fn accept_loop<L: Listen, A: Accept<L>>(
+    inner: Arc<Inner>,
+    slot: Arc<Slot<L>>,
+    handler: Arc<A>,
+) {
     let mut closed = pin!(inner.closed.wait());
     let mut backoff = MIN_BACKOFF;
     let mut burst = 0;
@@ -564,7 +655,7 @@ where
             None => return,
             Some(Ok((stream, peer))) => {
                 backoff = MIN_BACKOFF;
-                spawn_connection::<L, H, Fut>(&inner, &handler, stream, peer);
+                spawn_connection::<L, A>(&inner, &handler, stream, peer);
                 burst += 1;
                 if burst == ACCEPT_BURST {
                     burst = 0;
@@ -601,28 +692,14 @@ where
 }
 
 /// Registers an accepted connection and runs its handler in a task of its own.
-fn spawn_connection<L, H, Fut>(
+fn spawn_connection<L: Listen, A: Accept<L>>(
     inner: &Arc<Inner>,
-    handler: &Arc<H>,
+    handler: &Arc<A>,
     stream: L::Stream,
     peer: L::Addr,
-) where
-    L: Listen,
-    H: Fn(L::Stream, L::Addr) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
-    Fut::Output: HandlerOutput,
-{
-    let fd = match stream.as_fd().try_clone_to_owned() {
-        Ok(fd) => Some(fd),
-        Err(error) => {
-            tracing::warn!(
-                ?peer,
-                %error,
-                "could not duplicate a connection's descriptor: close_clients and abort_clients will not reach it"
-            );
-            None
-        }
-    };
+) {
+    let shown_peer = peer.clone();
+    let (input, client) = handler.prepare(stream, peer);
     let id = {
         let mut state = inner.state();
         if state.closed {
@@ -634,7 +711,7 @@ fn spawn_connection<L, H, Fut>(
         state.conns.insert(
             id,
             Conn {
-                fd,
+                client,
                 task: None,
                 tcp: L::TCP,
             },
@@ -648,8 +725,7 @@ fn spawn_connection<L, H, Fut>(
     let handler = handler.clone();
     let spawned = tulip_executor::task::Builder::new().spawn_local(async move {
         let _guard = guard;
-        let shown_peer = peer.clone();
-        let mut run = pin!(async move { handler(stream, peer).await });
+        let mut run = pin!(async move { handler.call(input).await });
         let outcome =
             poll_fn(
                 |cx| match catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
@@ -712,19 +788,13 @@ impl Drop for ConnGuard {
 }
 
 /// Makes the server over bound listeners and starts serving if asked.
-fn make_server<L, H, Fut>(
+fn make_server<L: Listen, A: Accept<L>>(
     listeners: Vec<L>,
     addrs: Vec<StreamAddr>,
     unix_path: Option<(PathBuf, u64, u64)>,
-    handler: H,
+    handler: A,
     options: &ServeOptions,
-) -> io::Result<Server>
-where
-    L: Listen,
-    H: Fn(L::Stream, L::Addr) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
-    Fut::Output: HandlerOutput,
-{
+) -> io::Result<Server> {
     let handle = Handle::current().map_err(io::Error::other)?;
     let slots: Vec<Arc<Slot<L>>> = listeners
         .into_iter()
@@ -738,7 +808,7 @@ where
     let typed = slots.clone();
     let start = move |inner: &Arc<Inner>| {
         for slot in &typed {
-            let accept = accept_loop::<L, H, Fut>(inner.clone(), slot.clone(), handler.clone());
+            let accept = accept_loop::<L, A>(inner.clone(), slot.clone(), handler.clone());
             inner.handle.spawn(accept)?.detach();
         }
         Ok(())
@@ -802,6 +872,16 @@ where
     Fut: Future + 'static,
     Fut::Output: HandlerOutput,
 {
+    serve_tcp_with(RawHandler(handler), host, port, options).await
+}
+
+/// [`serve_tcp`] with any [`Accept`] (`start_server` hands streams to its handler).
+pub(crate) async fn serve_tcp_with<A: Accept<TcpListener>>(
+    handler: A,
+    host: &str,
+    port: u16,
+    options: ServeOptions,
+) -> io::Result<Server> {
     let all_interfaces = host.is_empty();
     let addrs = if all_interfaces {
         vec![
@@ -902,7 +982,16 @@ where
     Fut: Future + 'static,
     Fut::Output: HandlerOutput,
 {
-    let path = path.as_ref();
+    serve_unix_with(RawHandler(handler), path.as_ref(), options).await
+}
+
+/// [`serve_unix`] with any [`Accept`] (`start_unix_server` hands streams to its
+/// handler).
+pub(crate) async fn serve_unix_with<A: Accept<UnixListener>>(
+    handler: A,
+    path: &Path,
+    options: ServeOptions,
+) -> io::Result<Server> {
     if let Ok(meta) = std::fs::symlink_metadata(path)
         && meta.file_type().is_socket()
     {

@@ -8,9 +8,12 @@ use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::os::unix::net::SocketAddr as UnixSocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
+use socket2::SockRef;
 use tulip_reactor::net::{TcpStream, UnixStream};
 
 use crate::reader::StreamReader;
@@ -69,32 +72,40 @@ enum Io {
 #[derive(Debug)]
 pub(crate) struct Connection {
     io: Io,
+    /// Known when the connection is made (from `accept` or `getpeername`): a peer that
+    /// has gone away can no longer be asked.
     peer: Option<StreamAddr>,
-    local: Option<StreamAddr>,
+    /// Asked of the socket the first time it is wanted (a connected socket's own
+    /// address does not change), sparing a system call per connection.
+    local: OnceLock<Option<StreamAddr>>,
     /// The first error the reader saw (the writer reports it on `write` and `drain`, as
     /// asyncio's `drain` raises the reader's exception).
     read_error: Mutex<Option<io::Error>>,
+    /// Whether `read_error` holds an error: every write checks it, so the common case
+    /// (none) takes no lock.
+    has_read_error: AtomicBool,
 }
 
 impl Connection {
-    pub(crate) fn tcp(stream: TcpStream) -> Connection {
-        let peer = stream.peer_addr().ok().map(StreamAddr::Inet);
-        let local = stream.local_addr().ok().map(StreamAddr::Inet);
-        Connection::new(Io::Tcp(stream), peer, local)
+    /// A TCP connection to `peer`, or to whatever `getpeername` says if `None`.
+    pub(crate) fn tcp(stream: TcpStream, peer: Option<SocketAddr>) -> Connection {
+        let peer = peer.or_else(|| stream.peer_addr().ok());
+        Connection::new(Io::Tcp(stream), peer.map(StreamAddr::Inet))
     }
 
-    pub(crate) fn unix(stream: UnixStream) -> Connection {
-        let peer = stream.peer_addr().ok().map(StreamAddr::Unix);
-        let local = stream.local_addr().ok().map(StreamAddr::Unix);
-        Connection::new(Io::Unix(stream), peer, local)
+    /// A Unix-domain connection to `peer`, or to whatever `getpeername` says if `None`.
+    pub(crate) fn unix(stream: UnixStream, peer: Option<UnixSocketAddr>) -> Connection {
+        let peer = peer.or_else(|| stream.peer_addr().ok());
+        Connection::new(Io::Unix(stream), peer.map(StreamAddr::Unix))
     }
 
-    fn new(io: Io, peer: Option<StreamAddr>, local: Option<StreamAddr>) -> Connection {
+    fn new(io: Io, peer: Option<StreamAddr>) -> Connection {
         Connection {
             io,
             peer,
-            local,
+            local: OnceLock::new(),
             read_error: Mutex::new(None),
+            has_read_error: AtomicBool::new(false),
         }
     }
 
@@ -107,6 +118,14 @@ impl Connection {
         match &self.io {
             Io::Tcp(s) => s.poll_read(cx, buf),
             Io::Unix(s) => s.poll_read(cx, buf),
+        }
+    }
+
+    /// Polls a write; only the writer calls it (the stream has one write slot).
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match &self.io {
+            Io::Tcp(s) => s.poll_write(cx, buf),
+            Io::Unix(s) => s.poll_write(cx, buf),
         }
     }
 
@@ -140,6 +159,16 @@ impl Connection {
         self.shutdown(Shutdown::Both)
     }
 
+    /// Sets `SO_LINGER` to on, 0 s, so that closing resets the connection (a server's
+    /// `abort_clients`).
+    pub(crate) fn set_linger_zero(&self) -> io::Result<()> {
+        let socket = match &self.io {
+            Io::Tcp(s) => SockRef::from(s),
+            Io::Unix(s) => SockRef::from(s),
+        };
+        socket.set_linger(Some(Duration::ZERO))
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match &self.io {
             Io::Tcp(s) => s.shutdown(how),
@@ -152,7 +181,12 @@ impl Connection {
     }
 
     pub(crate) fn local_addr(&self) -> Option<StreamAddr> {
-        self.local.clone()
+        self.local
+            .get_or_init(|| match &self.io {
+                Io::Tcp(s) => s.local_addr().ok().map(StreamAddr::Inet),
+                Io::Unix(s) => s.local_addr().ok().map(StreamAddr::Unix),
+            })
+            .clone()
     }
 
     /// Records the reader's error (the first one only).
@@ -160,11 +194,15 @@ impl Connection {
         let mut slot = lock(&self.read_error);
         if slot.is_none() {
             *slot = Some(clone_error(error));
+            self.has_read_error.store(true, Ordering::Release);
         }
     }
 
     /// A copy of the reader's error, if any.
     pub(crate) fn read_error(&self) -> Option<io::Error> {
+        if !self.has_read_error.load(Ordering::Acquire) {
+            return None;
+        }
         lock(&self.read_error).as_ref().map(clone_error)
     }
 }
@@ -272,7 +310,17 @@ impl StreamOptions {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn from_tcp_stream(stream: TcpStream, options: StreamOptions) -> (StreamReader, StreamWriter) {
-    streams(Connection::tcp(stream), options)
+    streams(Connection::tcp(stream, None), options)
+}
+
+/// [`from_tcp_stream`] for a stream whose peer is known (from `accept` or `connect`),
+/// sparing the `getpeername` call.
+pub(crate) fn from_tcp_stream_to(
+    stream: TcpStream,
+    peer: SocketAddr,
+    options: StreamOptions,
+) -> (StreamReader, StreamWriter) {
+    streams(Connection::tcp(stream, Some(peer)), options)
 }
 
 /// Makes a [`StreamReader`] and a [`StreamWriter`] over a connected Unix-domain stream
@@ -303,7 +351,16 @@ pub fn from_unix_stream(
     stream: UnixStream,
     options: StreamOptions,
 ) -> (StreamReader, StreamWriter) {
-    streams(Connection::unix(stream), options)
+    streams(Connection::unix(stream, None), options)
+}
+
+/// [`from_unix_stream`] for a stream whose peer is known (from `accept`).
+pub(crate) fn from_unix_stream_to(
+    stream: UnixStream,
+    peer: UnixSocketAddr,
+    options: StreamOptions,
+) -> (StreamReader, StreamWriter) {
+    streams(Connection::unix(stream, Some(peer)), options)
 }
 
 fn streams(conn: Connection, options: StreamOptions) -> (StreamReader, StreamWriter) {

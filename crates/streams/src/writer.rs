@@ -180,54 +180,70 @@ impl StreamWriter {
         if st.eof_requested {
             return Err(WriteError::EofWritten);
         }
-        let mut chunks: Vec<&[u8]> = chunks.iter().copied().filter(|c| !c.is_empty()).collect();
-        if chunks.is_empty() {
-            return Ok(());
-        }
+        let mut skip = 0;
         if !st.flushing && st.buf.is_empty() {
-            // Nobody else polls the write side: try to send at once, without a waker
-            // (the flusher started below registers its own).
-            // At most MAX_IOVECS slices: sendmsg refuses more than IOV_MAX.
-            let slices: Vec<IoSlice<'_>> = chunks
-                .iter()
-                .take(MAX_IOVECS)
-                .map(|c| IoSlice::new(c))
-                .collect();
-            let cx = &mut Context::from_waker(Waker::noop());
-            match self.shared.conn.poll_write_vectored(cx, &slices) {
-                Poll::Ready(Ok(mut n)) => {
-                    let mut sent_chunks = 0;
-                    for chunk in &mut chunks {
-                        if n < chunk.len() {
-                            *chunk = &chunk[n..];
-                            break;
-                        }
-                        n -= chunk.len();
-                        sent_chunks += 1;
-                    }
-                    chunks.drain(..sent_chunks);
-                    if chunks.is_empty() {
-                        return Ok(());
-                    }
-                }
-                Poll::Ready(Err(e))
-                    if !matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                    ) =>
-                {
+            // Nobody else polls the write side: try to send at once.
+            match self.send_now(chunks) {
+                Ok(sent) => skip = sent,
+                Err(e) => {
                     st.fail(clone_error(&e));
                     return Err(WriteError::Io(e));
                 }
-                Poll::Ready(Err(_)) | Poll::Pending => {}
             }
         }
+        let mut buffered = false;
         for chunk in chunks {
-            st.buf.extend(chunk);
+            if skip >= chunk.len() {
+                skip -= chunk.len();
+                continue;
+            }
+            st.buf.extend(&chunk[skip..]);
+            skip = 0;
+            buffered = true;
         }
-        st.update_pause();
-        self.shared.kick(st);
+        if buffered {
+            st.update_pause();
+            self.shared.kick(st);
+        }
         Ok(())
+    }
+
+    /// Sends what the connection takes of `chunks` at once, without a waker (the
+    /// flusher, if the rest needs one, registers its own); returns how many bytes went.
+    fn send_now(&self, chunks: &[&[u8]]) -> io::Result<usize> {
+        let cx = &mut Context::from_waker(Waker::noop());
+        let polled = match chunks {
+            [] => return Ok(0),
+            // One chunk, the common case: a plain send(2), no slices to build.
+            [[]] => return Ok(0),
+            [chunk] => self.shared.conn.poll_write(cx, chunk),
+            _ => {
+                // At most MAX_IOVECS slices: sendmsg refuses more than IOV_MAX.
+                let slices: Vec<IoSlice<'_>> = chunks
+                    .iter()
+                    .filter(|chunk| !chunk.is_empty())
+                    .take(MAX_IOVECS)
+                    .map(|chunk| IoSlice::new(chunk))
+                    .collect();
+                if slices.is_empty() {
+                    return Ok(0);
+                }
+                self.shared.conn.poll_write_vectored(cx, &slices)
+            }
+        };
+        match polled {
+            Poll::Ready(Ok(n)) => Ok(n),
+            Poll::Ready(Err(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                Ok(0)
+            }
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Ok(0),
+        }
     }
 
     /// Waits until the buffer can take more (asyncio's `drain`): returns at once unless
@@ -334,8 +350,8 @@ impl StreamWriter {
         self.shared.conn.peer_addr()
     }
 
-    /// The local address (asyncio's `get_extra_info("sockname")`), as it was when the
-    /// streams were made.
+    /// The local address (asyncio's `get_extra_info("sockname")`), asked of the socket
+    /// the first time it is wanted (it does not change while the connection lives).
     pub fn sockname(&self) -> Option<StreamAddr> {
         self.shared.conn.local_addr()
     }

@@ -5,9 +5,12 @@
 //! Reads go through `read(2)` and writes through `send(2)`/`sendmsg(2)` with
 //! `MSG_NOSIGNAL`, so a write to a reset connection returns `EPIPE` instead of raising
 //! `SIGPIPE` (which would kill a process that has not ignored it). Every operation is
-//! optimistic (the system call first) and waits only after `WouldBlock`; readiness is
-//! cleared only by a `WouldBlock`, never by a short read, so a read that stops short of
-//! the peer's FIN is followed by another `read` that sees the 0.
+//! optimistic (the system call first) and waits only after `WouldBlock`. A short read
+//! (fewer bytes than asked) proves the receive queue empty, so it clears the plain
+//! readable bit at once and the next read waits for an event rather than spending a
+//! system call on `WouldBlock` (a short write likewise clears writable). Read-closed and
+//! error are cleared only by a `WouldBlock`, never by a short read, so a read that stops
+//! short of the peer's FIN is followed by another `read` that sees the 0.
 
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::Shutdown;
@@ -17,6 +20,7 @@ use std::task::{Context, Poll};
 use socket2::{SockAddr, SockRef, Socket};
 
 use crate::io::Async;
+use crate::reactor::Reactor;
 
 /// A connected byte stream registered with a reactor.
 #[derive(Debug)]
@@ -61,7 +65,8 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut io| io.read(buf))
+        let len = buf.len();
+        self.io.poll_read_stream(cx, len, |mut io| io.read(buf))
     }
 
     pub(crate) fn poll_read_vectored(
@@ -69,11 +74,13 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut io| io.read_vectored(bufs))
+        let len = total_len(bufs.iter().map(|b| b.len()));
+        self.io
+            .poll_read_stream(cx, len, |mut io| io.read_vectored(bufs))
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_write_with(cx, |io| send(io, buf))
+        self.io.poll_write_stream(cx, buf.len(), |io| send(io, buf))
     }
 
     pub(crate) fn poll_write_vectored(
@@ -81,7 +88,9 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write_with(cx, |io| send_vectored(io, bufs))
+        let len = total_len(bufs.iter().map(|b| b.len()));
+        self.io
+            .poll_write_stream(cx, len, |io| send_vectored(io, bufs))
     }
 
     /// `AsyncWrite::poll_close`: shuts the write half down (the peer reads EOF).
@@ -90,15 +99,19 @@ where
     }
 
     pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|mut io| io.read(buf)).await
+        let len = buf.len();
+        self.io.read_stream(len, |mut io| io.read(buf)).await
     }
 
     pub(crate) async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|io| send(io, buf)).await
+        self.io.write_stream(buf.len(), |io| send(io, buf)).await
     }
 
     pub(crate) async fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.write_with(|io| send_vectored(io, bufs)).await
+        let len = total_len(bufs.iter().map(|b| b.len()));
+        self.io
+            .write_stream(len, |io| send_vectored(io, bufs))
+            .await
     }
 
     pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
@@ -114,6 +127,11 @@ where
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.socket().shutdown(how)
     }
+}
+
+/// The bytes in a set of slices (saturating: a short transfer is then never assumed).
+fn total_len(lens: impl Iterator<Item = usize>) -> usize {
+    lens.fold(0, usize::saturating_add)
 }
 
 fn send<T: AsFd>(io: &T, buf: &[u8]) -> io::Result<usize> {
@@ -136,7 +154,8 @@ where
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
         Err(e) => return Err(e),
     };
-    let io = Async::new(T::from(socket))?;
+    let reactor = Reactor::current().map_err(io::Error::other)?;
+    let io = Async::register_nonblocking(T::from(socket), &reactor)?;
     if in_progress {
         io.write_with(|io| {
             let socket = SockRef::from(io);

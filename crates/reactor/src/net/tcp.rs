@@ -586,7 +586,8 @@ impl TcpListener {
                 "accept returned a non-IP address",
             )
         })?;
-        let io = Async::with_reactor(net::TcpStream::from(socket), self.io.reactor())?;
+        // accept4 made it non-blocking.
+        let io = Async::register_nonblocking(net::TcpStream::from(socket), self.io.reactor())?;
         Ok((
             TcpStream {
                 inner: Stream::from_async(io),
