@@ -14,7 +14,11 @@
 //! paths are `io::Error`s, never panics.
 //!
 //! As asyncio does, TCP streams have `TCP_NODELAY` on (connected and accepted alike),
-//! and [`TcpListener::bind`] sets `SO_REUSEADDR` with a backlog of 100.
+//! [`TcpListener::bind`] sets `SO_REUSEADDR` with a backlog of 100, and
+//! [`UnixListener::bind`] uses the same backlog. The `_with` constructors take the
+//! options: [`ConnectOptions`], [`ListenOptions`], [`UnixListenOptions`] and
+//! [`UdpBindOptions`] (`SO_REUSEPORT`, so that several receivers of a multicast group
+//! share its port).
 //!
 //! # Example
 //!
@@ -64,7 +68,7 @@ mod tcp;
 mod udp;
 mod unix;
 
-pub use options::{ConnectOptions, ListenOptions};
+pub use options::{ConnectOptions, ListenOptions, UdpBindOptions, UnixListenOptions};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -1,5 +1,12 @@
-//! Socket options for [`TcpStream::connect_with`](super::TcpStream::connect_with) and
-//! [`TcpListener::bind_with`](super::TcpListener::bind_with).
+//! Socket options for [`TcpStream::connect_with`](super::TcpStream::connect_with),
+//! [`TcpListener::bind_with`](super::TcpListener::bind_with),
+//! [`UdpSocket::bind_with`](super::UdpSocket::bind_with) and
+//! [`UnixListener::bind_with`](super::UnixListener::bind_with).
+//!
+//! Each builder holds only options that mean something for its socket type, so none is
+//! silently ignored: [`ListenOptions`] is TCP's, [`UnixListenOptions`] carries the
+//! backlog alone (`SO_REUSEADDR`, `SO_REUSEPORT` and `IPV6_V6ONLY` do nothing for a
+//! Unix path).
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,8 +14,15 @@ use std::time::Duration;
 
 use socket2::{SockAddr, Socket, TcpKeepalive};
 
-/// asyncio's default backlog for `start_server` / `create_server`.
+/// asyncio's default backlog for `start_server` / `create_server` (and their Unix
+/// counterparts).
 const DEFAULT_BACKLOG: u32 = 100;
+
+/// A backlog as `listen(2)` takes it (values past `i32::MAX` saturate; the kernel caps
+/// it at `net.core.somaxconn` anyway).
+fn backlog_arg(backlog: u32) -> i32 {
+    i32::try_from(backlog).unwrap_or(i32::MAX)
+}
 
 /// Options applied to a socket before it connects, for
 /// [`TcpStream::connect_with`](super::TcpStream::connect_with).
@@ -239,12 +253,187 @@ impl ListenOptions {
 
     /// The backlog as `listen(2)` takes it.
     pub(super) fn backlog_arg(&self) -> i32 {
-        i32::try_from(self.backlog).unwrap_or(i32::MAX)
+        backlog_arg(self.backlog)
     }
 }
 
 impl Default for ListenOptions {
     fn default() -> ListenOptions {
         ListenOptions::new()
+    }
+}
+
+/// Options for [`UnixListener::bind_with`](super::UnixListener::bind_with).
+///
+/// The default is what [`UnixListener::bind`](super::UnixListener::bind) uses, and
+/// what asyncio's `start_unix_server` does: a backlog of 100.
+///
+/// This is a type of its own rather than [`ListenOptions`] because the address options
+/// there (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`) mean nothing for a Unix path:
+/// a bound path stays taken until its file is removed, whatever the options.
+///
+/// ```
+/// use tulip_reactor::net::UnixListenOptions;
+///
+/// let options = UnixListenOptions::new().backlog(8);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct UnixListenOptions {
+    backlog: u32,
+}
+
+impl UnixListenOptions {
+    /// The defaults: backlog 100.
+    ///
+    /// ```
+    /// let options = tulip_reactor::net::UnixListenOptions::new();
+    /// # let _ = options;
+    /// ```
+    pub fn new() -> UnixListenOptions {
+        UnixListenOptions {
+            backlog: DEFAULT_BACKLOG,
+        }
+    }
+
+    /// The length of the queue of connections not yet accepted (the kernel caps it at
+    /// `net.core.somaxconn`). On Linux a connect to a listener whose queue is full fails
+    /// at once with [`io::ErrorKind::WouldBlock`] instead of waiting.
+    ///
+    /// ```
+    /// let options = tulip_reactor::net::UnixListenOptions::new().backlog(1024);
+    /// # let _ = options;
+    /// ```
+    pub fn backlog(mut self, backlog: u32) -> UnixListenOptions {
+        self.backlog = backlog;
+        self
+    }
+
+    /// The backlog as `listen(2)` takes it.
+    pub(super) fn backlog_arg(&self) -> i32 {
+        backlog_arg(self.backlog)
+    }
+}
+
+impl Default for UnixListenOptions {
+    fn default() -> UnixListenOptions {
+        UnixListenOptions::new()
+    }
+}
+
+/// Options applied to a UDP socket before it binds, for
+/// [`UdpSocket::bind_with`](super::UdpSocket::bind_with).
+///
+/// The default is what [`UdpSocket::bind`](super::UdpSocket::bind) uses, and what
+/// asyncio's `create_datagram_endpoint` does: `SO_REUSEADDR` and `SO_REUSEPORT` off,
+/// system buffer sizes.
+///
+/// Several receivers of one multicast group share its port with `reuse_port(true)`
+/// on every one of them (asyncio's `reuse_port=True`); each then gets its own copy of
+/// every datagram sent to the group. For unicast datagrams, Linux instead spreads them
+/// across the sockets.
+///
+/// ```
+/// use tulip_reactor::net::UdpBindOptions;
+///
+/// let options = UdpBindOptions::new().reuse_port(true).recv_buffer_size(1 << 20);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct UdpBindOptions {
+    reuse_address: bool,
+    reuse_port: bool,
+    send_buffer_size: Option<usize>,
+    recv_buffer_size: Option<usize>,
+}
+
+impl UdpBindOptions {
+    /// The defaults: `SO_REUSEADDR` and `SO_REUSEPORT` off, system buffer sizes.
+    ///
+    /// ```
+    /// let options = tulip_reactor::net::UdpBindOptions::new();
+    /// # let _ = options;
+    /// ```
+    pub fn new() -> UdpBindOptions {
+        UdpBindOptions {
+            reuse_address: false,
+            reuse_port: false,
+            send_buffer_size: None,
+            recv_buffer_size: None,
+        }
+    }
+
+    /// Whether to set `SO_REUSEADDR`; off by default. On Linux it lets sockets that all
+    /// set it share a port (which of them gets a unicast datagram is unspecified); prefer
+    /// [`reuse_port`](UdpBindOptions::reuse_port), which also checks that every sharer
+    /// runs as the same user. asyncio no longer offers it for UDP, for that reason.
+    ///
+    /// ```
+    /// let options = tulip_reactor::net::UdpBindOptions::new().reuse_address(true);
+    /// # let _ = options;
+    /// ```
+    pub fn reuse_address(mut self, reuse: bool) -> UdpBindOptions {
+        self.reuse_address = reuse;
+        self
+    }
+
+    /// Whether to set `SO_REUSEPORT` (several sockets of the same user bind the same
+    /// address and port); off by default. Every socket sharing the port must set it.
+    ///
+    /// ```
+    /// let options = tulip_reactor::net::UdpBindOptions::new().reuse_port(true);
+    /// # let _ = options;
+    /// ```
+    pub fn reuse_port(mut self, reuse: bool) -> UdpBindOptions {
+        self.reuse_port = reuse;
+        self
+    }
+
+    /// Sets `SO_SNDBUF` before binding (Linux doubles the value, within
+    /// `net.core.wmem_max`).
+    ///
+    /// ```
+    /// let options = tulip_reactor::net::UdpBindOptions::new().send_buffer_size(1 << 20);
+    /// # let _ = options;
+    /// ```
+    pub fn send_buffer_size(mut self, size: usize) -> UdpBindOptions {
+        self.send_buffer_size = Some(size);
+        self
+    }
+
+    /// Sets `SO_RCVBUF` before binding (Linux doubles the value, within
+    /// `net.core.rmem_max`), so that bursts arriving before the first read are not
+    /// dropped.
+    ///
+    /// ```
+    /// let options = tulip_reactor::net::UdpBindOptions::new().recv_buffer_size(1 << 20);
+    /// # let _ = options;
+    /// ```
+    pub fn recv_buffer_size(mut self, size: usize) -> UdpBindOptions {
+        self.recv_buffer_size = Some(size);
+        self
+    }
+
+    /// Sets the socket options, before `bind`.
+    pub(super) fn apply(&self, socket: &Socket) -> io::Result<()> {
+        if self.reuse_address {
+            socket.set_reuse_address(true)?;
+        }
+        if self.reuse_port {
+            socket.set_reuse_port(true)?;
+        }
+        if let Some(size) = self.send_buffer_size {
+            socket.set_send_buffer_size(size)?;
+        }
+        if let Some(size) = self.recv_buffer_size {
+            socket.set_recv_buffer_size(size)?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for UdpBindOptions {
+    fn default() -> UdpBindOptions {
+        UdpBindOptions::new()
     }
 }

@@ -2,12 +2,13 @@
 
 use std::fmt;
 use std::io;
-use std::net::{self, SocketAddr};
+use std::net::{self, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use socket2::SockRef;
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
+use super::options::UdpBindOptions;
 use crate::io::Async;
 
 /// A UDP socket registered with a reactor.
@@ -46,8 +47,8 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds a socket to `addr` (port 0 picks a free port) and registers it with the
-    /// current reactor.
+    /// Binds a socket to `addr` (port 0 picks a free port) with the default
+    /// [`UdpBindOptions`] and registers it with the current reactor.
     ///
     /// # Errors
     ///
@@ -65,7 +66,45 @@ impl UdpSocket {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
-        UdpSocket::from_std(net::UdpSocket::bind(addr)?)
+        UdpSocket::bind_with(addr, &UdpBindOptions::new())
+    }
+
+    /// Binds a socket to `addr` (port 0 picks a free port) with `options` set first,
+    /// and registers it with the current reactor (asyncio's
+    /// `create_datagram_endpoint(local_addr=..., reuse_port=...)`).
+    ///
+    /// The socket is made non-blocking and close-on-exec from the start.
+    ///
+    /// # Errors
+    ///
+    /// The error of `socket`, `setsockopt` or `bind` ([`io::ErrorKind::AddrInUse`] if
+    /// the port is taken and not every socket on it set
+    /// [`reuse_port`](UdpBindOptions::reuse_port), ...), or of the registration (no
+    /// current reactor included).
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::{UdpBindOptions, UdpSocket};
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let options = UdpBindOptions::new().reuse_port(true);
+    /// let a = UdpSocket::bind_with("127.0.0.1:0".parse().unwrap(), &options)?;
+    /// let b = UdpSocket::bind_with(a.local_addr()?, &options)?; // shares the port
+    /// assert_eq!(a.local_addr()?, b.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_with(addr: SocketAddr, options: &UdpBindOptions) -> io::Result<UdpSocket> {
+        let socket = Socket::new(
+            Domain::for_address(addr),
+            Type::DGRAM.nonblocking(),
+            Some(Protocol::UDP),
+        )?;
+        options.apply(&socket)?;
+        socket.bind(&SockAddr::from(addr))?;
+        Ok(UdpSocket {
+            io: Async::new(net::UdpSocket::from(socket))?,
+        })
     }
 
     /// Registers a standard socket with the current reactor, putting it in non-blocking
@@ -584,6 +623,356 @@ impl UdpSocket {
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
+    }
+
+    /// Sets the IPv4 time-to-live (`IP_TTL`) of the datagrams this socket sends to
+    /// unicast addresses.
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)` ([`io::ErrorKind::InvalidInput`] outside
+    /// `1..=255`).
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// socket.set_ttl(42)?;
+    /// assert_eq!(socket.ttl()?, 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IPv4 time-to-live (`IP_TTL`) of unicast datagrams (the system default,
+    /// usually 64, until [`set_ttl`](UdpSocket::set_ttl)).
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockopt(2)`.
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert!(socket.ttl()? > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` on the interface whose address is
+    /// `interface` ([`Ipv4Addr::UNSPECIFIED`] lets the system choose by route), so the
+    /// socket receives datagrams sent to the group at its port (`IP_ADD_MEMBERSHIP`).
+    ///
+    /// Bind the socket to the group's port on [`Ipv4Addr::UNSPECIFIED`] (or on the
+    /// group address) to receive them; several receivers on one host share the port
+    /// with [`UdpBindOptions::reuse_port`].
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)`: [`io::ErrorKind::InvalidInput`] if `multiaddr` is
+    /// not a multicast address, [`io::ErrorKind::AddrInUse`] if the group is joined
+    /// already on that interface, `ENODEV` if `interface` is no local address or, for
+    /// an unspecified one, if there is no route to the group.
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// use std::net::Ipv4Addr;
+    ///
+    /// let socket = UdpSocket::bind("0.0.0.0:0".parse().unwrap())?;
+    /// let group = Ipv4Addr::new(239, 255, 0, 1);
+    /// socket.join_multicast_v4(&group, &Ipv4Addr::LOCALHOST)?;
+    /// socket.leave_multicast_v4(&group, &Ipv4Addr::LOCALHOST)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        self.io.get_ref().join_multicast_v4(multiaddr, interface)
+    }
+
+    /// Leaves an IPv4 multicast group joined with
+    /// [`join_multicast_v4`](UdpSocket::join_multicast_v4) (`IP_DROP_MEMBERSHIP`).
+    /// Closing the socket leaves every group it joined.
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)` ([`io::ErrorKind::AddrNotAvailable`] if the socket
+    /// is not a member of the group on that interface).
+    ///
+    /// See [`join_multicast_v4`](UdpSocket::join_multicast_v4)'s example.
+    pub fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        self.io.get_ref().leave_multicast_v4(multiaddr, interface)
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` on the interface with index
+    /// `interface` (0 lets the system choose by route) (`IPV6_JOIN_GROUP`).
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)`: [`io::ErrorKind::InvalidInput`] if `multiaddr` is
+    /// not a multicast address, `ENODEV` for an unknown interface index or, with
+    /// index 0, no route to the group, [`io::ErrorKind::AddrInUse`] if the group is
+    /// joined already on that interface.
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// // (Nothing to show on a host without IPv6.)
+    /// let Ok(socket) = UdpSocket::bind("[::1]:0".parse().unwrap()) else { return Ok(()) };
+    /// use std::net::Ipv6Addr;
+    ///
+    /// let group = Ipv6Addr::new(0xff15, 0, 0, 0, 0, 0, 0, 0x7475);
+    /// if socket.join_multicast_v6(&group, 0).is_ok() {
+    ///     socket.leave_multicast_v6(&group, 0)?;
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.get_ref().join_multicast_v6(multiaddr, interface)
+    }
+
+    /// Leaves an IPv6 multicast group joined with
+    /// [`join_multicast_v6`](UdpSocket::join_multicast_v6) (`IPV6_LEAVE_GROUP`).
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)` ([`io::ErrorKind::AddrNotAvailable`] if the socket
+    /// is not a member of the group on that interface).
+    ///
+    /// See [`join_multicast_v6`](UdpSocket::join_multicast_v6)'s example.
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.get_ref().leave_multicast_v6(multiaddr, interface)
+    }
+
+    /// Sets whether IPv4 multicast datagrams this socket sends are looped back to
+    /// receivers on this host (`IP_MULTICAST_LOOP`; on by default).
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)`.
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// socket.set_multicast_loop_v4(false)?;
+    /// assert!(!socket.multicast_loop_v4()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_loop_v4(&self, multicast_loop_v4: bool) -> io::Result<()> {
+        self.io.get_ref().set_multicast_loop_v4(multicast_loop_v4)
+    }
+
+    /// Whether IPv4 multicast datagrams sent are looped back (`IP_MULTICAST_LOOP`).
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockopt(2)`.
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert!(socket.multicast_loop_v4()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.io.get_ref().multicast_loop_v4()
+    }
+
+    /// Sets the time-to-live of the IPv4 multicast datagrams this socket sends
+    /// (`IP_MULTICAST_TTL`; 1 by default, which keeps them on the local network, and 0
+    /// on this host).
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)` ([`io::ErrorKind::InvalidInput`] above 255).
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// socket.set_multicast_ttl_v4(4)?;
+    /// assert_eq!(socket.multicast_ttl_v4()?, 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_ttl_v4(&self, multicast_ttl_v4: u32) -> io::Result<()> {
+        self.io.get_ref().set_multicast_ttl_v4(multicast_ttl_v4)
+    }
+
+    /// The time-to-live of IPv4 multicast datagrams sent (`IP_MULTICAST_TTL`).
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockopt(2)`.
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert_eq!(socket.multicast_ttl_v4()?, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.io.get_ref().multicast_ttl_v4()
+    }
+
+    /// Sets the interface, by its local address, that IPv4 multicast datagrams are
+    /// sent from (`IP_MULTICAST_IF`; [`Ipv4Addr::UNSPECIFIED`], the default, lets the
+    /// system choose by route). Not in `std`; with [`Ipv4Addr::LOCALHOST`] a group is
+    /// reachable on the loopback interface of a host with no multicast route.
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)` ([`io::ErrorKind::AddrNotAvailable`] if
+    /// `interface` is no local address).
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// use std::net::Ipv4Addr;
+    ///
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// socket.set_multicast_if_v4(&Ipv4Addr::LOCALHOST)?;
+    /// assert_eq!(socket.multicast_if_v4()?, Ipv4Addr::LOCALHOST);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_if_v4(&self, interface: &Ipv4Addr) -> io::Result<()> {
+        SockRef::from(self.io.get_ref()).set_multicast_if_v4(interface)
+    }
+
+    /// The interface IPv4 multicast datagrams are sent from (`IP_MULTICAST_IF`),
+    /// [`Ipv4Addr::UNSPECIFIED`] if the system chooses.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockopt(2)`.
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// use std::net::Ipv4Addr;
+    ///
+    /// let socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    /// assert_eq!(socket.multicast_if_v4()?, Ipv4Addr::UNSPECIFIED);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn multicast_if_v4(&self) -> io::Result<Ipv4Addr> {
+        SockRef::from(self.io.get_ref()).multicast_if_v4()
+    }
+
+    /// Sets whether IPv6 multicast datagrams this socket sends are looped back to
+    /// receivers on this host (`IPV6_MULTICAST_LOOP`; on by default).
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)` (on an IPv4 socket, for instance).
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// // (Nothing to show on a host without IPv6.)
+    /// let Ok(socket) = UdpSocket::bind("[::1]:0".parse().unwrap()) else { return Ok(()) };
+    /// socket.set_multicast_loop_v6(false)?;
+    /// assert!(!socket.multicast_loop_v6()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_loop_v6(&self, multicast_loop_v6: bool) -> io::Result<()> {
+        self.io.get_ref().set_multicast_loop_v6(multicast_loop_v6)
+    }
+
+    /// Whether IPv6 multicast datagrams sent are looped back (`IPV6_MULTICAST_LOOP`).
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockopt(2)` (on an IPv4 socket, for instance).
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// // (Nothing to show on a host without IPv6.)
+    /// let Ok(socket) = UdpSocket::bind("[::1]:0".parse().unwrap()) else { return Ok(()) };
+    /// assert!(socket.multicast_loop_v6()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.io.get_ref().multicast_loop_v6()
+    }
+
+    /// Sets the interface, by index, that IPv6 multicast datagrams are sent from
+    /// (`IPV6_MULTICAST_IF`; 0, the default, lets the system choose by route). Not in
+    /// `std`.
+    ///
+    /// # Errors
+    ///
+    /// The error of `setsockopt(2)` (`ENODEV` for an unknown index, or on an IPv4
+    /// socket).
+    ///
+    /// ```
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::UdpSocket;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// // (Nothing to show on a host without IPv6.)
+    /// let Ok(socket) = UdpSocket::bind("[::1]:0".parse().unwrap()) else { return Ok(()) };
+    /// socket.set_multicast_if_v6(0)?;
+    /// assert_eq!(socket.multicast_if_v6()?, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_multicast_if_v6(&self, interface: u32) -> io::Result<()> {
+        SockRef::from(self.io.get_ref()).set_multicast_if_v6(interface)
+    }
+
+    /// The index of the interface IPv6 multicast datagrams are sent from
+    /// (`IPV6_MULTICAST_IF`), 0 if the system chooses.
+    ///
+    /// # Errors
+    ///
+    /// The error of `getsockopt(2)` (on an IPv4 socket, for instance).
+    ///
+    /// See [`set_multicast_if_v6`](UdpSocket::set_multicast_if_v6)'s example.
+    pub fn multicast_if_v6(&self) -> io::Result<u32> {
+        SockRef::from(self.io.get_ref()).multicast_if_v6()
     }
 }
 

@@ -9,11 +9,9 @@ use std::task::{Context, Poll, ready};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use super::options::UnixListenOptions;
 use super::stream::{self, Stream, stream_api};
 use crate::io::Async;
-
-/// asyncio's default backlog for `start_unix_server` / `create_unix_server`.
-const DEFAULT_BACKLOG: i32 = 100;
 
 /// A Unix-domain stream connection registered with a reactor.
 ///
@@ -62,6 +60,9 @@ impl UnixStream {
     /// [`io::ErrorKind::WouldBlock`] if the listener's backlog is full (Linux does
     /// not queue Unix connects), or the error of registering (no current reactor
     /// included).
+    ///
+    /// On Linux, a path whose first byte is NUL names an address in the abstract
+    /// namespace (see [`UnixListener::bind_with`]).
     ///
     /// ```
     /// # use std::future::Future;
@@ -135,14 +136,15 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and listens (backlog 100, as asyncio), registering with the
-    /// current reactor.
+    /// Binds to `path` and listens with the default [`UnixListenOptions`] (backlog
+    /// 100, as asyncio), registering with the current reactor.
     ///
     /// # Errors
     ///
-    /// [`io::ErrorKind::AddrInUse`] if the file exists, [`io::ErrorKind::InvalidInput`]
-    /// for a path too long for a socket address, or the error of `socket`, `bind`,
-    /// `listen` or the registration (no current reactor included).
+    /// As [`bind_with`](UnixListener::bind_with): [`io::ErrorKind::AddrInUse`] if the
+    /// file exists, [`io::ErrorKind::InvalidInput`] for a path too long for a socket
+    /// address, or the error of `socket`, `bind`, `listen` or the registration (no
+    /// current reactor included).
     ///
     /// ```
     /// use tulip_reactor::Reactor;
@@ -158,10 +160,63 @@ impl UnixListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        UnixListener::bind_with(path, &UnixListenOptions::new())
+    }
+
+    /// Binds to `path` and listens with `options` (the backlog), registering with the
+    /// current reactor.
+    ///
+    /// The socket is made non-blocking and close-on-exec from the start. On Linux, a
+    /// path whose first byte is NUL (`"\0name"`) binds `name` in the abstract
+    /// namespace: no file is created, and the name is released when the listener
+    /// closes.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::AddrInUse`] if the file (or abstract name) is taken,
+    /// [`io::ErrorKind::InvalidInput`] for a path too long for a socket address,
+    /// [`io::ErrorKind::NotFound`] if the parent directory is missing, or the error of
+    /// `socket`, `bind`, `listen` or the registration (no current reactor included).
+    ///
+    /// ```
+    /// # use std::future::Future;
+    /// # fn block_on<F: Future>(r: &tulip_reactor::Reactor, f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let cx = &mut std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) { return v; }
+    /// #         r.park(None, || true).unwrap();
+    /// #     }
+    /// # }
+    /// use tulip_reactor::Reactor;
+    /// use tulip_reactor::net::{UnixListenOptions, UnixListener, UnixStream};
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let _guard = reactor.enter();
+    /// let path = std::env::temp_dir().join(format!("tulip-doc-bindw-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind_with(&path, &UnixListenOptions::new().backlog(8))?;
+    /// let client = UnixStream::connect(&path);
+    /// let (client, accepted) = block_on(&reactor, async {
+    ///     let client = client.await?;
+    ///     let accepted = listener.accept().await?;
+    ///     Ok::<_, std::io::Error>((client, accepted))
+    /// })?;
+    /// // The path is taken until its file is removed.
+    /// let taken = UnixListener::bind_with(&path, &UnixListenOptions::new()).unwrap_err();
+    /// assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+    /// std::fs::remove_file(&path)?;
+    /// # let _ = (client, accepted);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_with(
+        path: impl AsRef<Path>,
+        options: &UnixListenOptions,
+    ) -> io::Result<UnixListener> {
         let addr = SockAddr::unix(path)?;
         let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking(), None)?;
         socket.bind(&addr)?;
-        socket.listen(DEFAULT_BACKLOG)?;
+        socket.listen(options.backlog_arg())?;
         Ok(UnixListener {
             io: Async::new(net::UnixListener::from(socket))?,
         })
