@@ -1,9 +1,9 @@
 //! The command line.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::net::{Target, servers};
 use crate::rt::RuntimeId;
 use crate::workloads::{ALL, Entry, Scale};
 
@@ -14,12 +14,16 @@ usage: tulip-bench [OPTIONS] [ID...]
 Runs the benchmark workloads (all of them when no ID is given) on tulip,
 tokio (current_thread), tokio (multi_thread, 2 workers) and smol, each
 measurement in a fresh child process, and prints the medians side by side.
+The network workloads (N1-N3, M2) also run Python's asyncio and uvloop
+(python3, skipped where missing) and mio_raw, a raw mio echo server that
+is the floor, not a peer.
 An ID is a workload's id (E1), name (spawn_many) or both (E1_spawn_many).
 
 options:
   --list             print the workload ids and exit
   --reps N           repetitions per runtime, interleaved (default 5)
-  --runtimes A,B     only these runtimes (tulip, tokio_ct, tokio_mt, smol)
+  --runtimes A,B     only these runtimes (tulip, tokio_ct, tokio_mt, smol,
+                     asyncio, uvloop, mio_raw)
   --quick            tiny sizes, to check that everything runs; writes no
                      results.json unless --out is given
   --timeout SECS     kill a measurement that runs longer (default 300)
@@ -52,13 +56,15 @@ pub(crate) enum Command {
     Serve {
         /// The runtime.
         runtime: RuntimeId,
+        /// How much each read asks for (`--read-size`, default 64 KiB).
+        read_size: usize,
     },
-    /// Child mode: run a network workload's load generator against `addr`.
+    /// Child mode: run a network workload's load generator against `target`.
     Loadgen {
         /// The workload.
         entry: &'static Entry,
-        /// The echo server's address.
-        addr: SocketAddr,
+        /// The echo server's address and (`--server-pid`) process.
+        target: Target,
         /// Full or tiny sizes.
         scale: Scale,
     },
@@ -98,6 +104,16 @@ fn valid_ids() -> String {
         .join(", ")
 }
 
+/// The runtime called `name`, or an error listing the valid names.
+fn parse_runtime(name: &str) -> Result<RuntimeId, String> {
+    RuntimeId::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown runtime `{name}`; valid: {}",
+            RuntimeId::valid_names()
+        )
+    })
+}
+
 /// Parses the arguments (without the program name).
 pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut args = args.into_iter();
@@ -110,6 +126,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
     let mut one = None;
     let mut serve = None;
     let mut loadgen = None;
+    let mut read_size = servers::READ_SIZE;
+    let mut server_pid = None;
     let mut list = false;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -149,7 +167,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
                 let mut chosen = Vec::new();
                 for name in names.split(',').filter(|name| !name.is_empty()) {
                     let runtime = RuntimeId::from_name(name).ok_or_else(|| {
-                        format!("unknown runtime `{name}`; valid: tulip, tokio_ct, tokio_mt, smol")
+                        format!(
+                            "unknown runtime `{name}`; valid: {}",
+                            RuntimeId::valid_names()
+                        )
                     })?;
                     if !chosen.contains(&runtime) {
                         chosen.push(runtime);
@@ -172,6 +193,22 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
                 one = Some((id, runtime));
             }
             "--serve" => serve = Some(value("a runtime")?),
+            "--read-size" => {
+                read_size = value("a number of bytes")?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("--read-size needs a positive number of bytes")?;
+            }
+            "--server-pid" => {
+                server_pid = Some(
+                    value("a process id")?
+                        .parse()
+                        .ok()
+                        .filter(|&pid: &u32| pid > 0)
+                        .ok_or("--server-pid needs a process id")?,
+                );
+            }
             "--loadgen" => {
                 let id = value("a workload id")?;
                 let addr = args
@@ -195,9 +232,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
         }
     }
     if let Some(runtime) = serve {
-        let runtime =
-            RuntimeId::from_name(&runtime).ok_or_else(|| format!("unknown runtime `{runtime}`"))?;
-        return Ok(Command::Serve { runtime });
+        let runtime = parse_runtime(&runtime)?;
+        return Ok(Command::Serve { runtime, read_size });
     }
     if let Some((id, addr)) = loadgen {
         let entry = Entry::find(&id)
@@ -205,13 +241,17 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
         let addr = addr
             .parse()
             .map_err(|_| format!("`{addr}` is not a socket address"))?;
-        return Ok(Command::Loadgen { entry, addr, scale });
+        let target = Target { addr, server_pid };
+        return Ok(Command::Loadgen {
+            entry,
+            target,
+            scale,
+        });
     }
     if let Some((id, runtime)) = one {
         let entry = Entry::find(&id)
             .ok_or_else(|| format!("unknown workload `{id}`; valid ids: {}", valid_ids()))?;
-        let runtime =
-            RuntimeId::from_name(&runtime).ok_or_else(|| format!("unknown runtime `{runtime}`"))?;
+        let runtime = parse_runtime(&runtime)?;
         return Ok(Command::One {
             entry,
             runtime,
@@ -275,7 +315,9 @@ mod tests {
         assert!(error.contains("unknown workload `E9`"), "{error}");
         assert!(error.contains("E1 (spawn_many)"), "{error}");
         assert!(parse_str("--reps 0").is_err());
-        assert!(parse_str("--runtimes uvloop").is_err());
+        assert!(parse_str("--runtimes trio").is_err());
+        let error = parse_str("--serve trio").unwrap_err();
+        assert!(error.contains("mio_raw"), "{error}");
         assert!(parse_str("--frobnicate").is_err());
     }
 
@@ -297,16 +339,69 @@ mod tests {
         assert!(matches!(
             parse_str("--serve smol"),
             Ok(Command::Serve {
-                runtime: RuntimeId::Smol
+                runtime: RuntimeId::Smol,
+                read_size: servers::READ_SIZE,
             })
         ));
-        let Ok(Command::Loadgen { entry, addr, scale }) =
-            parse_str("--loadgen n3 127.0.0.1:9 --quick")
+        assert!(matches!(
+            parse_str("--serve mio_raw --read-size 1024"),
+            Ok(Command::Serve {
+                runtime: RuntimeId::MioRaw,
+                read_size: 1024,
+            })
+        ));
+        assert!(parse_str("--serve tulip --read-size 0").is_err());
+        let Ok(Command::Loadgen {
+            entry,
+            target,
+            scale,
+        }) = parse_str("--loadgen n3 127.0.0.1:9 --quick")
         else {
             panic!("expected --loadgen");
         };
-        assert_eq!((entry.id, addr.port(), scale), ("N3", 9, Scale::Tiny));
+        assert_eq!(
+            (entry.id, target.addr.port(), target.server_pid, scale),
+            ("N3", 9, None, Scale::Tiny)
+        );
+        let Ok(Command::Loadgen { entry, target, .. }) =
+            parse_str("--loadgen M2 127.0.0.1:9 --server-pid 42")
+        else {
+            panic!("expected --loadgen");
+        };
+        assert_eq!((entry.id, target.server_pid), ("M2", Some(42)));
+        assert!(parse_str("--loadgen M2 127.0.0.1:9 --server-pid x").is_err());
         assert!(parse_str("--loadgen N1 nowhere").is_err());
-        assert!(parse_str("--serve uvloop").is_err());
+    }
+
+    #[test]
+    fn new_runtime_names_parse() {
+        for (name, runtime) in [
+            ("asyncio", RuntimeId::Asyncio),
+            ("uvloop", RuntimeId::Uvloop),
+            ("mio_raw", RuntimeId::MioRaw),
+        ] {
+            assert_eq!(RuntimeId::from_name(name), Some(runtime));
+            let Ok(Command::Serve {
+                runtime: parsed, ..
+            }) = parse_str(&format!("--serve {name}"))
+            else {
+                panic!("expected --serve {name}");
+            };
+            assert_eq!(parsed, runtime);
+        }
+        let Ok(Command::Suite(options)) = parse_str("--runtimes mio_raw,uvloop,tulip,asyncio N1")
+        else {
+            panic!("expected a suite");
+        };
+        // Table order, whatever the order given.
+        assert_eq!(
+            options.runtimes,
+            [
+                RuntimeId::Tulip,
+                RuntimeId::Asyncio,
+                RuntimeId::Uvloop,
+                RuntimeId::MioRaw
+            ]
+        );
     }
 }

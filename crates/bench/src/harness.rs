@@ -1,8 +1,8 @@
 //! Runs the measurements: the parent side (children, repetitions, medians)
 //! and the child side (one measurement, one line on stdout).
 
+use std::ffi::OsStr;
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::{OnceLock, mpsc};
@@ -10,9 +10,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cli::Options;
-use crate::net;
+use crate::net::{self, Target, python, servers};
 use crate::report::{self, Row};
-use crate::rt::RuntimeId;
+use crate::rt::{RuntimeId, RuntimeKind};
 use crate::workloads::{Entry, Measure, Scale};
 
 /// The prefix of the child's one line of output.
@@ -22,25 +22,36 @@ const RESULT_PREFIX: &str = "RESULT ";
 const WAIT_TICK: Duration = Duration::from_millis(5);
 
 /// Child mode: measures `entry` once on `runtime` and prints the figure.
-pub(crate) fn run_one(entry: &Entry, runtime: RuntimeId, scale: Scale) {
+pub(crate) fn run_one(entry: &Entry, runtime: RuntimeId, scale: Scale) -> ExitCode {
     let value = match entry.measure {
-        Measure::InProcess(measure) => measure(runtime, scale),
+        Measure::InProcess(measure) => measure(runtime, scale)
+            .ok_or_else(|| format!("{} runs network workloads only", runtime.name())),
         // Server and load generator in this one process: for trying things
         // out only, the suite runs them in two.
-        Measure::Network(load) => net::measure_in_process(load, runtime, scale)
-            .unwrap_or_else(|error| panic!("{} on {}: {error}", entry.id, runtime.name())),
+        Measure::Network(network) => {
+            net::measure_in_process(network, runtime, scale).map_err(|error| error.to_string())
+        }
     };
-    println!("{RESULT_PREFIX}{value}");
+    match value {
+        Ok(value) => {
+            println!("{RESULT_PREFIX}{value}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tulip-bench: {} on {}: {error}", entry.id, runtime.name());
+            ExitCode::FAILURE
+        }
+    }
 }
 
-/// Child mode `--loadgen`: runs `entry`'s load generator against `addr`
+/// Child mode `--loadgen`: runs `entry`'s load generator against `target`
 /// and prints the figure.
-pub(crate) fn run_loadgen(entry: &Entry, addr: SocketAddr, scale: Scale) -> ExitCode {
-    let Measure::Network(load) = entry.measure else {
+pub(crate) fn run_loadgen(entry: &Entry, target: &Target, scale: Scale) -> ExitCode {
+    let Measure::Network(network) = entry.measure else {
         eprintln!("tulip-bench: {} is not a network workload", entry.id);
         return ExitCode::from(2);
     };
-    match load(addr, scale) {
+    match (network.load)(target, scale) {
         Ok(value) => {
             println!("{RESULT_PREFIX}{value}");
             ExitCode::SUCCESS
@@ -50,6 +61,26 @@ pub(crate) fn run_loadgen(entry: &Entry, addr: SocketAddr, scale: Scale) -> Exit
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `runtime` can run here; warns once per unavailable runtime.
+fn available(runtime: RuntimeId) -> Result<(), &'static str> {
+    static WARNED: OnceLock<std::sync::Mutex<Vec<RuntimeId>>> = OnceLock::new();
+    let result = python::availability(runtime);
+    if let Err(reason) = result {
+        let mut warned = WARNED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !warned.contains(&runtime) {
+            warned.push(runtime);
+            eprintln!(
+                "tulip-bench: warning: skipping {}: {reason} (its cells read n/a)",
+                runtime.name()
+            );
+        }
+    }
+    result
 }
 
 /// Parent mode: runs the suite, prints the table, writes the JSON.
@@ -63,11 +94,19 @@ pub(crate) fn run_suite(options: &Options) -> ExitCode {
     };
     let mut rows = Vec::with_capacity(options.entries.len());
     for &entry in &options.entries {
-        let mut samples: Vec<(RuntimeId, Vec<f64>)> = options
-            .runtimes
-            .iter()
-            .map(|&rt| (rt, Vec::new()))
-            .collect();
+        // Runtimes that do not run this workload get no child and an
+        // empty cell; those that cannot run here, a reason.
+        let mut unavailable = Vec::new();
+        let mut samples: Vec<(RuntimeId, Vec<f64>)> = Vec::new();
+        for &runtime in &options.runtimes {
+            if !entry.applies_to(runtime) {
+                continue;
+            }
+            match available(runtime) {
+                Ok(()) => samples.push((runtime, Vec::new())),
+                Err(reason) => unavailable.push((runtime, reason)),
+            }
+        }
         let mut failures = Vec::new();
         for rep in 1..=options.reps {
             let mut line = format!("[{} {} rep {rep}/{}]", entry.id, entry.name, options.reps);
@@ -93,7 +132,7 @@ pub(crate) fn run_suite(options: &Options) -> ExitCode {
             }
             eprintln!("{line} ({})", entry.unit.label);
         }
-        rows.push(Row::new(entry, &samples, failures));
+        rows.push(Row::new(entry, &samples, unavailable, failures));
     }
 
     println!();
@@ -133,8 +172,8 @@ fn measure_in_child(
     scale: Scale,
     timeout: Duration,
 ) -> Result<f64, String> {
-    if let Measure::Network(_) = entry.measure {
-        return measure_network(exe, entry, runtime, scale, timeout);
+    if let Measure::Network(network) = entry.measure {
+        return measure_network(exe, entry, network, runtime, scale, timeout);
     }
     let mut command = Command::new(exe);
     command.args(["--one", entry.id, runtime.name()]);
@@ -209,14 +248,15 @@ fn can_pin() -> bool {
     })
 }
 
-/// `exe args…`, pinned to `cpu` with `taskset` when it can.
-fn pinned(exe: &Path, cpu: &str, args: &[&str]) -> Command {
+/// `program args…`, pinned to `cpu` with `taskset` when it can (taskset
+/// execs the program, so the child's pid is the program's).
+fn pinned<S: AsRef<OsStr>>(program: impl AsRef<OsStr>, cpu: &str, args: &[S]) -> Command {
     let mut command = if can_pin() {
         let mut command = Command::new("taskset");
-        command.args(["-c", cpu]).arg(exe);
+        command.args(["-c", cpu]).arg(program);
         command
     } else {
-        Command::new(exe)
+        Command::new(program)
     };
     command.args(args);
     command
@@ -224,14 +264,28 @@ fn pinned(exe: &Path, cpu: &str, args: &[&str]) -> Command {
 
 /// A network workload: `runtime`'s echo server in one child (CPU 0), the
 /// load generator in another (CPU 1); the figure is the load generator's.
+/// A Python peer's server is `python3` itself, so that its pid is the
+/// server's (M2 reads its RSS).
 fn measure_network(
     exe: &Path,
     entry: &Entry,
+    network: net::Network,
     runtime: RuntimeId,
     scale: Scale,
     timeout: Duration,
 ) -> Result<f64, String> {
-    let mut server = pinned(exe, "0", &["--serve", runtime.name()])
+    let read_size = network.read_size.to_string();
+    let mut command = if runtime.kind() == RuntimeKind::Python {
+        let argv = python::server_argv(runtime, network.read_size).map_err(|e| e.to_string())?;
+        pinned(&argv[0], "0", &argv[1..])
+    } else {
+        pinned(
+            exe,
+            "0",
+            &["--serve", runtime.name(), "--read-size", &read_size],
+        )
+    };
+    let mut server = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -239,20 +293,7 @@ fn measure_network(
         .map_err(|error| format!("cannot start the server: {error}"))?;
     let result = drive_server(exe, entry, &mut server, scale, timeout);
     // Closing its stdin stops the server; kill it if it does not stop.
-    drop(server.stdin.take());
-    let started = Instant::now();
-    loop {
-        match server.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() < SERVER_STOP_GRACE => thread::sleep(WAIT_TICK),
-            _ => {
-                // The child is ours: end it, by its handle.
-                let _ = server.kill();
-                let _ = server.wait();
-                break;
-            }
-        }
-    }
+    servers::stop_child(&mut server, SERVER_STOP_GRACE);
     result
 }
 
@@ -276,7 +317,8 @@ fn drive_server(
         Err(_) => return Err(format!("the server did not listen within {timeout:?}")),
     };
     let addr = addr.to_string();
-    let mut args = vec!["--loadgen", entry.id, &addr];
+    let pid = server.id().to_string();
+    let mut args = vec!["--loadgen", entry.id, &addr, "--server-pid", &pid];
     if scale == Scale::Tiny {
         args.push("--quick");
     }

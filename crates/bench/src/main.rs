@@ -1,6 +1,7 @@
 //! `tulip-bench`: the benchmark suite of `shared/BENCHMARKS.md`, run on
 //! tulip and on its peers (tokio `current_thread`, tokio `multi_thread`
-//! with 2 workers, smol) side by side.
+//! with 2 workers, smol; for the network workloads also Python's asyncio
+//! and uvloop, and a raw mio server as the floor) side by side.
 //!
 //! ```text
 //! cargo xtask bench [ID...]                      # or:
@@ -45,20 +46,20 @@ fn main() -> ExitCode {
             entry,
             runtime,
             scale,
-        }) => {
-            harness::run_one(entry, runtime, scale);
-            ExitCode::SUCCESS
-        }
-        Ok(cli::Command::Serve { runtime }) => match net::run_server(runtime) {
+        }) => harness::run_one(entry, runtime, scale),
+        Ok(cli::Command::Serve { runtime, read_size }) => match net::run_server(runtime, read_size)
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("tulip-bench: the {} server failed: {error}", runtime.name());
                 ExitCode::FAILURE
             }
         },
-        Ok(cli::Command::Loadgen { entry, addr, scale }) => {
-            harness::run_loadgen(entry, addr, scale)
-        }
+        Ok(cli::Command::Loadgen {
+            entry,
+            target,
+            scale,
+        }) => harness::run_loadgen(entry, &target, scale),
         Ok(cli::Command::Suite(options)) => harness::run_suite(&options),
         Err(message) => {
             eprintln!("tulip-bench: {message}");

@@ -14,6 +14,9 @@ pub(crate) struct Row {
     pub(crate) entry: &'static Entry,
     /// The median per runtime, for the runtimes with at least one figure.
     pub(crate) medians: Vec<(RuntimeId, f64)>,
+    /// The runtimes that could not run here (e.g. uvloop not installed),
+    /// with the reason; not failures.
+    pub(crate) unavailable: Vec<(RuntimeId, &'static str)>,
     /// What went wrong, one line per failed measurement.
     pub(crate) failures: Vec<String>,
 }
@@ -23,6 +26,7 @@ impl Row {
     pub(crate) fn new(
         entry: &'static Entry,
         samples: &[(RuntimeId, Vec<f64>)],
+        unavailable: Vec<(RuntimeId, &'static str)>,
         failures: Vec<String>,
     ) -> Row {
         let medians = samples
@@ -32,6 +36,7 @@ impl Row {
         Row {
             entry,
             medians,
+            unavailable,
             failures,
         }
     }
@@ -72,16 +77,46 @@ impl Row {
     /// least as good: tulip / best for higher-is-better units, best / tulip
     /// for lower-is-better ones.
     pub(crate) fn ratio(&self) -> Option<f64> {
-        let tulip = self.value(RuntimeId::Tulip)?;
         let (_, best) = self.best_peer()?;
+        self.tulip_against(best)
+    }
+
+    /// tulip against the floor (`mio_raw`, the raw mio server), oriented
+    /// as [`Row::ratio`]: 1.00 means tulip is as good as the floor, 0.80
+    /// that it reaches 80 % of it.
+    pub(crate) fn vs_floor(&self) -> Option<f64> {
+        self.tulip_against(self.value(RuntimeId::MioRaw)?)
+    }
+
+    /// tulip against `other`, oriented so that >= 1 means tulip is at
+    /// least as good.
+    fn tulip_against(&self, other: f64) -> Option<f64> {
+        let tulip = self.value(RuntimeId::Tulip)?;
         let ratio = if self.entry.unit.higher_is_better {
-            tulip / best
+            tulip / other
         } else {
-            best / tulip
+            other / tulip
         };
         ratio.is_finite().then_some(ratio)
     }
+
+    /// The table cell of `runtime`: its median, "—" where it does not run
+    /// this workload, "n/a (why)" where it cannot run here, "-" where it
+    /// has no figure (not selected, or every measurement failed).
+    fn cell(&self, runtime: RuntimeId) -> String {
+        if !self.entry.applies_to(runtime) {
+            return NOT_RUN.to_owned();
+        }
+        if let Some((_, reason)) = self.unavailable.iter().find(|(rt, _)| *rt == runtime) {
+            return format!("n/a ({reason})");
+        }
+        self.value(runtime)
+            .map_or_else(|| "-".to_owned(), format_value)
+    }
 }
+
+/// The cell of a runtime that does not run a workload at all.
+const NOT_RUN: &str = "—";
 
 /// The median of `values`, `None` if empty.
 pub(crate) fn median(values: &[f64]) -> Option<f64> {
@@ -109,49 +144,58 @@ pub(crate) fn format_value(value: f64) -> String {
 
 /// The results table, in Markdown, with the notes of the workloads shown
 /// and any failures under it.
+///
+/// Columns: tulip and its peers, the best peer and the ratio to it, then
+/// the floor (`mio_raw`, not a peer) and tulip's ratio to it.
 pub(crate) fn table(rows: &[Row], reps: usize) -> String {
+    let shown: Vec<RuntimeId> = RuntimeId::ALL
+        .into_iter()
+        .filter(|&runtime| runtime != RuntimeId::MioRaw)
+        .collect();
     let mut header = vec!["id", "workload", "unit"];
-    header.extend(RuntimeId::ALL.map(RuntimeId::name));
-    header.extend(["best peer", "ratio"]);
+    header.extend(shown.iter().map(|runtime| runtime.name()));
+    header.extend(["best peer", "ratio", RuntimeId::MioRaw.name(), "vs floor"]);
+    let text_columns = ["id", "workload", "unit", "best peer"];
     let mut lines: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
+    let ratio_cell =
+        |ratio: Option<f64>| ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
     for row in rows {
         let mut cells = vec![
             row.entry.id.to_owned(),
             row.entry.name.to_owned(),
             row.entry.unit.label.to_owned(),
         ];
-        for runtime in RuntimeId::ALL {
-            cells.push(
-                row.value(runtime)
-                    .map_or_else(|| "-".to_owned(), format_value),
-            );
-        }
+        cells.extend(shown.iter().map(|&runtime| row.cell(runtime)));
         cells.push(
             row.best_peer()
                 .map_or("-", |(runtime, _)| runtime.name())
                 .to_owned(),
         );
-        cells.push(
-            row.ratio()
-                .map_or_else(|| "-".to_owned(), |ratio| format!("{ratio:.2}")),
-        );
+        cells.push(ratio_cell(row.ratio()));
+        cells.push(row.cell(RuntimeId::MioRaw));
+        cells.push(if row.entry.applies_to(RuntimeId::MioRaw) {
+            ratio_cell(row.vs_floor())
+        } else {
+            NOT_RUN.to_owned()
+        });
         lines.push(cells);
     }
     let widths: Vec<usize> = (0..header.len())
         .map(|column| {
             lines
                 .iter()
-                .map(|cells| cells[column].len())
+                .map(|cells| cells[column].chars().count())
                 .max()
                 .unwrap_or(0)
         })
         .collect();
     // Text columns to the left, numbers to the right.
-    let numeric = |column: usize| (3..header.len()).contains(&column) && column != header.len() - 2;
+    let numeric = |column: usize| !text_columns.contains(&header[column]);
     let mut out = String::new();
     for (index, cells) in lines.iter().enumerate() {
         out.push('|');
         for (column, cell) in cells.iter().enumerate() {
+            // `{:>width$}` pads by chars, which "—" is one of.
             let width = widths[column];
             if numeric(column) {
                 let _ = write!(out, " {cell:>width$} |");
@@ -179,6 +223,18 @@ pub(crate) fn table(rows: &[Row], reps: usize) -> String {
         "Medians of {reps} interleaved repetitions, each in a fresh process. \
          ratio >= 1.00: tulip is at least as good as its best peer."
     );
+    if rows
+        .iter()
+        .any(|row| row.entry.applies_to(RuntimeId::MioRaw))
+    {
+        let _ = writeln!(
+            out,
+            "mio_raw is the floor, not a peer (never the best peer): a hand-written echo server \
+             on one mio::Poll with no runtime. vs floor: tulip against it, oriented as ratio \
+             (1.00 = as good as the floor). — : the runtime does not run this workload; \
+             n/a: it cannot run on this machine."
+        );
+    }
     for entry in ALL {
         if let Some(note) = entry.note
             && rows.iter().any(|row| row.entry.id == entry.id)
@@ -203,6 +259,11 @@ pub(crate) fn json(rows: &[Row]) -> Value {
                 .filter(|(runtime, _)| runtime.is_peer())
                 .map(|&(runtime, value)| (runtime.name().to_owned(), json!(value)))
                 .collect();
+            let unavailable: Map<String, Value> = row
+                .unavailable
+                .iter()
+                .map(|&(runtime, reason)| (runtime.name().to_owned(), json!(reason)))
+                .collect();
             json!({
                 "id": row.entry.id,
                 "workload": row.entry.name,
@@ -212,6 +273,9 @@ pub(crate) fn json(rows: &[Row]) -> Value {
                 "peers": peers,
                 "best_peer": row.best_peer().map(|(runtime, _)| runtime.name()),
                 "ratio": row.ratio(),
+                "floor": row.value(RuntimeId::MioRaw),
+                "vs_floor": row.vs_floor(),
+                "unavailable": unavailable,
             })
         })
         .collect();
@@ -225,7 +289,7 @@ mod tests {
     fn row(id: &str, values: &[(RuntimeId, &[f64])]) -> Row {
         let entry = Entry::find(id).unwrap();
         let samples: Vec<_> = values.iter().map(|(rt, v)| (*rt, v.to_vec())).collect();
-        Row::new(entry, &samples, Vec::new())
+        Row::new(entry, &samples, Vec::new(), Vec::new())
     }
 
     #[test]
@@ -287,6 +351,47 @@ mod tests {
         let table = table(&[row], 2);
         assert!(table.contains("| T2 "), "{table}");
         assert!(table.contains("smol"), "{table}");
+    }
+
+    #[test]
+    fn the_floor_is_not_a_peer_and_has_its_own_ratio() {
+        let mut n1 = row(
+            "N1",
+            &[
+                (RuntimeId::Tulip, &[80.0]),
+                (RuntimeId::TokioCt, &[100.0]),
+                (RuntimeId::Asyncio, &[40.0]),
+                (RuntimeId::MioRaw, &[160.0]),
+            ],
+        );
+        n1.unavailable
+            .push((RuntimeId::Uvloop, "uvloop not installed"));
+        // The floor is the fastest, but the best peer is tokio_ct.
+        assert_eq!(n1.best_peer(), Some((RuntimeId::TokioCt, 100.0)));
+        assert!((n1.ratio().unwrap() - 0.8).abs() < 1e-12);
+        assert!((n1.vs_floor().unwrap() - 0.5).abs() < 1e-12);
+        let table = table(&[n1], 1);
+        assert!(table.contains("n/a (uvloop not installed)"), "{table}");
+        assert!(table.contains("| vs floor |"), "{table}");
+        assert!(table.contains("0.50 |"), "{table}");
+        let json = json(&[row(
+            "M2",
+            &[(RuntimeId::Tulip, &[400.0]), (RuntimeId::MioRaw, &[100.0])],
+        )]);
+        assert_eq!(json[0]["floor"], 100.0);
+        // Lower is better: the floor over tulip.
+        assert_eq!(json[0]["vs_floor"], 0.25);
+        assert!(json[0]["peers"].get("mio_raw").is_none());
+        assert_eq!(json[0]["best_peer"], Value::Null);
+    }
+
+    #[test]
+    fn in_process_rows_leave_server_only_columns_empty() {
+        let table = table(&[row("E1", &[(RuntimeId::Tulip, &[1.0])])], 1);
+        let line = table.lines().find(|line| line.starts_with("| E1")).unwrap();
+        // asyncio, uvloop, mio_raw and vs floor.
+        assert_eq!(line.matches('—').count(), 4, "{table}");
+        assert!(!table.contains("n/a"), "{table}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ fn list_prints_every_id() {
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     for id in [
-        "E1", "E2", "E3", "E4", "T1", "T2", "S1", "S2", "S3", "M1", "N1", "N2", "N3",
+        "E1", "E2", "E3", "E4", "T1", "T2", "S1", "S2", "S3", "M1", "N1", "N2", "N3", "M2",
     ] {
         assert!(
             stdout.lines().any(|line| line.starts_with(id)),
@@ -64,6 +64,12 @@ fn quick_suite_runs_children_and_writes_json() {
         }
         let best = row["best_peer"].as_str().unwrap();
         assert!(["tokio_ct", "tokio_mt", "smol"].contains(&best), "{row}");
+        // The Python peers and the floor run network workloads only.
+        for server_only in ["asyncio", "uvloop", "mio_raw"] {
+            assert!(row["peers"].get(server_only).is_none(), "{row}");
+        }
+        assert!(row["floor"].is_null(), "{row}");
+        assert!(row["unavailable"].as_object().unwrap().is_empty(), "{row}");
     }
 }
 
@@ -72,7 +78,7 @@ fn quick_network_suite_runs_server_and_load_generator_children() {
     let out =
         std::env::temp_dir().join(format!("tulip-bench-net-test-{}.json", std::process::id()));
     let out_arg = out.to_str().unwrap();
-    let output = bench(&["--quick", "--reps", "1", "--out", out_arg, "N3", "N1"]);
+    let output = bench(&["--quick", "--reps", "1", "--out", out_arg, "N3", "N1", "M2"]);
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
@@ -80,18 +86,42 @@ fn quick_network_suite_runs_server_and_load_generator_children() {
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stdout.contains("| N1 "), "{stdout}");
-    assert!(stdout.contains("Note N1–N3:"), "{stdout}");
+    assert!(stdout.contains("| M2 "), "{stdout}");
+    assert!(stdout.contains("Note N1–N3"), "{stdout}");
+    assert!(stdout.contains("| mio_raw |"), "{stdout}");
+    assert!(stdout.contains("| vs floor |"), "{stdout}");
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     std::fs::remove_file(&out).unwrap();
     let rows = json.as_array().unwrap();
     let ids: Vec<_> = rows.iter().map(|row| row["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["N3", "N1"]);
+    assert_eq!(ids, ["N3", "N1", "M2"]);
     for row in rows {
+        // The floor is never a peer.
+        assert!(row["peers"].get("mio_raw").is_none(), "{row}");
+        assert_ne!(row["best_peer"], "mio_raw", "{row}");
+        // The Python peers either ran or are reported unavailable (a
+        // fresh machine has no uvloop); never a failure.
+        for python in ["asyncio", "uvloop"] {
+            assert!(
+                row["peers"][python].is_number() || row["unavailable"][python].is_string(),
+                "{python} in {row}"
+            );
+        }
+        if row["id"] == "M2" {
+            // bytes/conn: only finite (the sign is the allocator's business
+            // at 50 connections).
+            assert_eq!(row["higher_is_better"], false, "{row}");
+            assert!(row["tulip"].is_number(), "{row}");
+            assert!(row["floor"].is_number(), "{row}");
+            continue;
+        }
         assert_eq!(row["higher_is_better"], true, "{row}");
         assert!(row["tulip"].as_f64().unwrap() > 0.0, "{row}");
         assert!(row["ratio"].is_number(), "{row}");
+        assert!(row["floor"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["vs_floor"].is_number(), "{row}");
         for peer in ["tokio_ct", "tokio_mt", "smol"] {
             assert!(
                 row["peers"][peer].as_f64().unwrap() > 0.0,

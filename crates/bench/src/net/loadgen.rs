@@ -7,6 +7,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::{Target, raise_nofile_limit};
+use crate::rss::rss_bytes_of;
 use crate::workloads::Scale;
 
 /// A read that waits this long means the server is stuck: fail the run.
@@ -42,7 +44,8 @@ pub(crate) const RR_SIZE: usize = 1024;
 /// N1 echo_rr: 10 threads of 5 connections; each thread writes 1 KiB on
 /// each of its connections, then reads each echo back (checked), until the
 /// time is up. Requests per second.
-pub(crate) fn echo_rr(addr: SocketAddr, scale: Scale) -> io::Result<f64> {
+pub(crate) fn echo_rr(target: &Target, scale: Scale) -> io::Result<f64> {
+    let addr = target.addr;
     let duration = scale.pick(Duration::from_secs(10), Duration::from_millis(200));
     let barrier = Arc::new(Barrier::new(RR_THREADS + 1));
     let handles: Vec<_> = (0..RR_THREADS)
@@ -94,7 +97,8 @@ pub(crate) const STREAM_CHUNK: usize = 64 * 1024;
 /// 64 KiB writes until the time is up (then half-closing) and a reader
 /// thread reading the echo until EOF (byte count checked). MB (10^6 bytes)
 /// echoed per second, from the start until the last echo is in.
-pub(crate) fn echo_stream(addr: SocketAddr, scale: Scale) -> io::Result<f64> {
+pub(crate) fn echo_stream(target: &Target, scale: Scale) -> io::Result<f64> {
+    let addr = target.addr;
     let duration = scale.pick(Duration::from_secs(5), Duration::from_millis(200));
     let streams: Vec<TcpStream> = (0..STREAM_CONNS)
         .map(|_| connect(addr))
@@ -146,11 +150,11 @@ pub(crate) fn echo_stream(addr: SocketAddr, scale: Scale) -> io::Result<f64> {
 
 /// N3 connect_rate: `count` sequential connections, each sends 1 byte,
 /// reads the echo (checked) and closes. Connections per second.
-pub(crate) fn connect_rate(addr: SocketAddr, scale: Scale) -> io::Result<f64> {
+pub(crate) fn connect_rate(target: &Target, scale: Scale) -> io::Result<f64> {
     let count = scale.pick(10_000_u32, 100);
     let start = Instant::now();
     for i in 0..count {
-        let mut stream = connect(addr)?;
+        let mut stream = connect(target.addr)?;
         let byte = [i as u8];
         stream.write_all(&byte)?;
         let mut echo = [0_u8; 1];
@@ -160,4 +164,53 @@ pub(crate) fn connect_rate(addr: SocketAddr, scale: Scale) -> io::Result<f64> {
         }
     }
     Ok(f64::from(count) / start.elapsed().as_secs_f64())
+}
+
+/// M2's server read size: the 1 KiB buffer per connection.
+pub(crate) const IDLE_READ_SIZE: usize = 1024;
+
+/// File descriptors M2 keeps free beyond its connections (stdio, the
+/// runtime's own, `/proc` reads).
+const SPARE_FDS: u64 = 64;
+
+/// How long M2 lets the server settle after the last round trip before
+/// reading its RSS: the last handler gets back to its read.
+const IDLE_SETTLE: Duration = Duration::from_millis(100);
+
+/// M2 idle_conns: `count` connections opened one after another (so the
+/// listen backlog never overflows), each sending 1 byte and reading the
+/// echo (checked) so that its handler is really running and back waiting
+/// in its read, then all kept open and idle. Bytes of the server's RSS
+/// per connection: (after the last echo − before the first connect) /
+/// `count`, read from `/proc/PID/statm` of `target.server_pid`.
+pub(crate) fn idle_conns(target: &Target, scale: Scale) -> io::Result<f64> {
+    let count = scale.pick(5_000_u32, 50);
+    let pid = target
+        .server_pid
+        .ok_or_else(|| io::Error::other("M2 needs the server's pid (--server-pid)"))?;
+    let limit = raise_nofile_limit()?;
+    let needed = u64::from(count) + SPARE_FDS;
+    if limit < needed {
+        return Err(io::Error::other(format!(
+            "M2 needs {needed} open files for {count} connections, but RLIMIT_NOFILE's hard \
+             limit is {limit}; raise it (ulimit -Hn) and run again"
+        )));
+    }
+    let before = rss_bytes_of(pid)?;
+    let mut conns = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let mut stream = connect(target.addr)?;
+        let byte = [i as u8];
+        stream.write_all(&byte)?;
+        let mut echo = [0_u8; 1];
+        stream.read_exact(&mut echo)?;
+        if echo != byte {
+            return Err(io::Error::other("M2: the echo differs from the byte sent"));
+        }
+        conns.push(stream);
+    }
+    thread::sleep(scale.pick(IDLE_SETTLE, IDLE_SETTLE / 10));
+    let after = rss_bytes_of(pid)?;
+    drop(conns);
+    Ok((after as f64 - before as f64) / f64::from(count))
 }

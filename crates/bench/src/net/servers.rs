@@ -1,37 +1,125 @@
 //! Each runtime's idiomatic TCP echo server on `127.0.0.1:0`: read up to
-//! 64 KiB, write it all back, until the client closes.
+//! `read_size` bytes (64 KiB, or 1 KiB for M2), write it all back, until
+//! the client closes.
 //!
 //! Every server reports its address through `bound` once it listens, and
-//! runs until `stop` is closed (every sender dropped), then returns.
+//! runs until `stop` is closed (every sender dropped), then returns. The
+//! Python peers run in a `python3` child ([`super::python`]); the floor,
+//! `mio_raw`, is in [`super::mio_raw`].
 
 use std::io;
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use tulip::{StreamReader, StreamWriter};
 
+use super::{Target, python};
 use crate::rt::{Rt, RuntimeId};
 
-/// How much one read asks for.
+/// How much one read asks for, unless the workload says otherwise.
 pub(crate) const READ_SIZE: usize = 64 * 1024;
 
-/// Runs `runtime`'s echo server until `stop` closes.
+/// How long a Python server may take to stop once its stdin is closed.
+const PYTHON_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `runtime`'s echo server, reading up to `read_size` bytes at a
+/// time, until `stop` closes. `bound` gets its address and the id of the
+/// process whose memory is the server's: this one, or the `python3` child
+/// of a Python peer.
 pub(crate) fn serve(
     runtime: RuntimeId,
-    bound: impl FnOnce(SocketAddr) + Send + 'static,
+    read_size: usize,
+    bound: impl FnOnce(Target) + Send + 'static,
     stop: async_channel::Receiver<()>,
 ) -> io::Result<()> {
     match runtime {
-        RuntimeId::Tulip => serve_tulip(bound, stop),
-        RuntimeId::TokioCt => serve_tokio::<crate::rt::tokio::TokioCt>(bound, stop),
-        RuntimeId::TokioMt => serve_tokio::<crate::rt::tokio::TokioMt>(bound, stop),
-        RuntimeId::Smol => serve_smol(bound, stop),
+        RuntimeId::Tulip => serve_tulip(read_size, here(bound), stop),
+        RuntimeId::TokioCt => {
+            serve_tokio::<crate::rt::tokio::TokioCt>(read_size, here(bound), stop)
+        }
+        RuntimeId::TokioMt => {
+            serve_tokio::<crate::rt::tokio::TokioMt>(read_size, here(bound), stop)
+        }
+        RuntimeId::Smol => serve_smol(read_size, here(bound), stop),
+        RuntimeId::MioRaw => super::mio_raw::serve(read_size, here(bound), stop),
+        RuntimeId::Asyncio | RuntimeId::Uvloop => serve_python(runtime, read_size, bound, stop),
+    }
+}
+
+/// `bound` for a server in this process: the target is this process.
+fn here(bound: impl FnOnce(Target) + Send + 'static) -> impl FnOnce(SocketAddr) + Send + 'static {
+    move |addr| {
+        bound(Target {
+            addr,
+            server_pid: Some(std::process::id()),
+        });
+    }
+}
+
+/// A Python peer: `python3 -c SCRIPT KIND READ_SIZE` in a child process
+/// (unpinned: this is the in-process path of the tests and `--one`; the
+/// suite starts the script itself, pinned), stopped by closing its stdin.
+fn serve_python(
+    runtime: RuntimeId,
+    read_size: usize,
+    bound: impl FnOnce(Target),
+    stop: async_channel::Receiver<()>,
+) -> io::Result<()> {
+    if let Err(reason) = python::availability(runtime) {
+        return Err(io::Error::new(io::ErrorKind::Unsupported, reason));
+    }
+    let argv = python::server_argv(runtime, read_size)?;
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let listening = child
+        .stdout
+        .take()
+        .ok_or_else(|| io::Error::other("the Python server has no stdout"))
+        .and_then(|stdout| super::read_listening(stdout).map_err(io::Error::other));
+    if let Ok(addr) = listening {
+        bound(Target {
+            addr,
+            server_pid: Some(child.id()),
+        });
+        let _ = stop.recv_blocking();
+    }
+    stop_child(&mut child, PYTHON_STOP_GRACE);
+    listening.map(|_| ())
+}
+
+/// Closes `child`'s stdin, which stops a server, and waits for it to
+/// exit; kills it (by its handle) if it has not after `grace`.
+pub(crate) fn stop_child(child: &mut Child, grace: Duration) {
+    drop(child.stdin.take());
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return,
+            Ok(None) if started.elapsed() < grace => thread::sleep(Duration::from_millis(5)),
+            _ => {
+                // The child is ours: end it, by its handle.
+                let _ = child.kill();
+                let _ = child.wait();
+                return;
+            }
+        }
     }
 }
 
 /// One tulip connection, as asyncio's streams echo it.
-async fn tulip_echo(mut reader: StreamReader, writer: StreamWriter) -> io::Result<()> {
+async fn tulip_echo(
+    mut reader: StreamReader,
+    writer: StreamWriter,
+    read_size: usize,
+) -> io::Result<()> {
     loop {
-        let data = reader.read(READ_SIZE).await?;
+        let data = reader.read(read_size).await?;
         if data.is_empty() {
             break;
         }
@@ -44,13 +132,19 @@ async fn tulip_echo(mut reader: StreamReader, writer: StreamWriter) -> io::Resul
 
 /// tulip: `start_server(handler, "127.0.0.1", 0)` on its event loop.
 fn serve_tulip(
+    read_size: usize,
     bound: impl FnOnce(SocketAddr) + Send + 'static,
     stop: async_channel::Receiver<()>,
 ) -> io::Result<()> {
     let event_loop = tulip::EventLoop::new()?;
     event_loop
         .run_until_complete(async move {
-            let server = tulip::start_server(tulip_echo, "127.0.0.1", 0).await?;
+            let server = tulip::start_server(
+                move |reader, writer| tulip_echo(reader, writer, read_size),
+                "127.0.0.1",
+                0,
+            )
+            .await?;
             let addr = server
                 .local_addrs()
                 .first()
@@ -67,6 +161,7 @@ fn serve_tulip(
 /// tokio: `tokio::net::TcpListener`, a task per connection, `read` and
 /// `write_all`.
 fn serve_tokio<R: Rt>(
+    read_size: usize,
     bound: impl FnOnce(SocketAddr) + Send + 'static,
     stop: async_channel::Receiver<()>,
 ) -> io::Result<()> {
@@ -80,7 +175,7 @@ fn serve_tokio<R: Rt>(
                 // As tulip (and asyncio) do for every TCP stream.
                 let _ = stream.set_nodelay(true);
                 R::spawn_detached(async move {
-                    let mut buf = vec![0; READ_SIZE];
+                    let mut buf = vec![0; read_size];
                     while let Ok(n) = stream.read(&mut buf).await {
                         if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
                             break;
@@ -97,6 +192,7 @@ fn serve_tokio<R: Rt>(
 /// smol: `smol::net::TcpListener`, a task per connection, `read` and
 /// `write_all`.
 fn serve_smol(
+    read_size: usize,
     bound: impl FnOnce(SocketAddr) + Send + 'static,
     stop: async_channel::Receiver<()>,
 ) -> io::Result<()> {
@@ -111,7 +207,7 @@ fn serve_smol(
                 // As tulip (and asyncio) do for every TCP stream.
                 let _ = stream.set_nodelay(true);
                 Smol::spawn_detached(async move {
-                    let mut buf = vec![0; READ_SIZE];
+                    let mut buf = vec![0; read_size];
                     while let Ok(n) = stream.read(&mut buf).await {
                         if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
                             break;

@@ -109,7 +109,8 @@ pub(crate) trait AsyncEvent: Send + Sync + 'static {
     fn wait(&self) -> impl Future<Output = ()> + Send + '_;
 }
 
-/// The runtimes the harness knows, in table order (tulip first, then its peers).
+/// The runtimes the harness knows, in table order: tulip first, then its
+/// peers (the Rust ones, then the Python ones), then the floor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum RuntimeId {
     /// tulip's single-threaded event loop.
@@ -120,15 +121,38 @@ pub(crate) enum RuntimeId {
     TokioMt,
     /// smol: an `Executor` driven by `block_on(ex.run(..))` on the calling thread.
     Smol,
+    /// CPython's asyncio (`python3`), network workloads only.
+    Asyncio,
+    /// asyncio on uvloop's event loop (`python3` with `uvloop` installed),
+    /// network workloads only.
+    Uvloop,
+    /// A hand-written echo server on one `mio::Poll`: no runtime, no
+    /// tasks. The floor of the network workloads, not a peer.
+    MioRaw,
+}
+
+/// What kind of thing a [`RuntimeId`] names, which decides the workloads
+/// it runs and whether it counts as a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RuntimeKind {
+    /// A Rust runtime behind [`Rt`]: runs every workload.
+    Rust,
+    /// A Python event loop in a `python3` child: network workloads only.
+    Python,
+    /// The raw mio server: network workloads only, never a peer.
+    Floor,
 }
 
 impl RuntimeId {
     /// Every runtime, in table order.
-    pub(crate) const ALL: [RuntimeId; 4] = [
+    pub(crate) const ALL: [RuntimeId; 7] = [
         RuntimeId::Tulip,
         RuntimeId::TokioCt,
         RuntimeId::TokioMt,
         RuntimeId::Smol,
+        RuntimeId::Asyncio,
+        RuntimeId::Uvloop,
+        RuntimeId::MioRaw,
     ];
 
     /// The name used on the command line, in the table and in `results.json`.
@@ -138,6 +162,9 @@ impl RuntimeId {
             RuntimeId::TokioCt => "tokio_ct",
             RuntimeId::TokioMt => "tokio_mt",
             RuntimeId::Smol => "smol",
+            RuntimeId::Asyncio => "asyncio",
+            RuntimeId::Uvloop => "uvloop",
+            RuntimeId::MioRaw => "mio_raw",
         }
     }
 
@@ -146,9 +173,25 @@ impl RuntimeId {
         RuntimeId::ALL.into_iter().find(|rt| rt.name() == name)
     }
 
-    /// Whether this runtime is one of tulip's peers.
+    /// Every runtime's name, comma-separated, for messages.
+    pub(crate) fn valid_names() -> String {
+        RuntimeId::ALL.map(RuntimeId::name).join(", ")
+    }
+
+    /// What kind of runtime this is.
+    pub(crate) const fn kind(self) -> RuntimeKind {
+        match self {
+            RuntimeId::Tulip | RuntimeId::TokioCt | RuntimeId::TokioMt | RuntimeId::Smol => {
+                RuntimeKind::Rust
+            }
+            RuntimeId::Asyncio | RuntimeId::Uvloop => RuntimeKind::Python,
+            RuntimeId::MioRaw => RuntimeKind::Floor,
+        }
+    }
+
+    /// Whether this runtime is one of tulip's peers (the floor is not).
     pub(crate) const fn is_peer(self) -> bool {
-        !matches!(self, RuntimeId::Tulip)
+        !matches!(self, RuntimeId::Tulip | RuntimeId::MioRaw)
     }
 }
 
