@@ -343,6 +343,16 @@ impl<T: AsFd> Async<T> {
         self.poll_with(Interest::Write, cx, op, |_| false)
     }
 
+    /// Ready unless a short read marked the read direction drained and no event came
+    /// since; then waits for the next event through the single read slot.
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.source.is_drained(Interest::Read) {
+            self.source.poll_slot(Interest::Read, cx, self.io_waiters())
+        } else {
+            Poll::Ready(())
+        }
+    }
+
     /// A byte-stream read into a buffer of `len` bytes (`op`, as for
     /// [`poll_read_with`](Async::poll_read_with)). A read that returns fewer bytes than
     /// asked for emptied the socket's receive queue, so the read readiness is cleared at

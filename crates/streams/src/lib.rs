@@ -64,6 +64,7 @@ mod writer;
 
 // Connecting (name resolution, Happy Eyeballs) and serving (accept loops).
 mod connect;
+mod handler_task;
 mod server;
 
 // asyncio's top-level functions, joining the two.
@@ -77,7 +78,9 @@ pub use crate::api::{
 // Re-exports of the streams:
 pub use crate::error::{IncompleteRead, LimitOverrun, StreamError, WriteError};
 pub use crate::reader::{DEFAULT_LIMIT, StreamReader};
-pub use crate::transport::{StreamAddr, StreamOptions, from_tcp_stream, from_unix_stream};
+pub use crate::transport::{
+    ExtraInfo, StreamAddr, StreamOptions, from_tcp_stream, from_unix_stream,
+};
 pub use crate::writer::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER, StreamWriter};
 
 // Re-exports of connecting and serving:

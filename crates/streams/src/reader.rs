@@ -206,6 +206,10 @@ impl StreamReader {
 
     /// Reads from the connection into the buffer, with room for at least `want` bytes
     /// (within `MIN_ROOM..=CHUNK`); `Ok(0)` means EOF.
+    ///
+    /// An empty reader holds no memory while it waits: it waits until the socket may
+    /// have data before it allocates, and gives an empty buffer back when the read
+    /// finds nothing. An idle connection costs no buffer, as in asyncio.
     fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
         if self.eof {
             return Poll::Ready(Ok(0));
@@ -213,19 +217,25 @@ impl StreamReader {
         if let Some(error) = &self.error {
             return Poll::Ready(Err(clone_error(error)));
         }
+        if self.buf.is_empty() {
+            ready!(self.conn.poll_read_ready(cx));
+        }
+        self.buf.reserve(want);
         loop {
-            let spare = self.buf.spare(want);
-            return match ready!(self.conn.poll_read(cx, spare)) {
-                Ok(0) => {
+            let polled = self.conn.poll_read_buf(cx, &mut self.buf.data);
+            return match polled {
+                Poll::Pending => {
+                    self.buf.release_if_empty();
+                    Poll::Pending
+                }
+                Poll::Ready(Ok(0)) => {
                     self.eof = true;
+                    self.buf.release_if_empty();
                     Poll::Ready(Ok(0))
                 }
-                Ok(n) => {
-                    self.buf.filled(n);
-                    Poll::Ready(Ok(n))
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
+                Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Poll::Ready(Err(e)) => {
                     self.conn.set_read_error(&e);
                     self.error = Some(clone_error(&e));
                     Poll::Ready(Err(e))
@@ -447,26 +457,25 @@ impl<'a> Separators<'a> {
     }
 }
 
-/// The reader's buffer: `data[start..end]` holds the unread bytes, `data[end..]` is room
-/// for the next read (initialised once, so reads need no zeroing).
+/// The reader's buffer: `data[start..]` holds the unread bytes; `data`'s spare
+/// capacity is room for the next read, never zeroed (the socket writes it).
 #[derive(Default)]
 struct Buffer {
     data: Vec<u8>,
     start: usize,
-    end: usize,
 }
 
 impl Buffer {
     fn as_slice(&self) -> &[u8] {
-        &self.data[self.start..self.end]
+        &self.data[self.start..]
     }
 
     fn len(&self) -> usize {
-        self.end - self.start
+        self.data.len() - self.start
     }
 
     fn is_empty(&self) -> bool {
-        self.start == self.end
+        self.start == self.data.len()
     }
 
     /// Drops the first `n` bytes (at most all of them).
@@ -477,9 +486,19 @@ impl Buffer {
         }
     }
 
-    /// Takes out the first `n` bytes (at most all of them).
+    /// Takes out the first `n` bytes (at most all of them). Taking everything hands
+    /// the allocation itself over, without a copy (trimmed if mostly unused, so the
+    /// caller does not keep a large allocation for a few bytes); the buffer is then
+    /// empty and holds no memory.
     fn take(&mut self, n: usize) -> Vec<u8> {
         let n = n.min(self.len());
+        if self.start == 0 && n == self.data.len() {
+            let mut out = std::mem::take(&mut self.data);
+            if out.capacity() > 2 * out.len() {
+                out.shrink_to_fit();
+            }
+            return out;
+        }
         let out = self.data[self.start..self.start + n].to_vec();
         self.consume(n);
         out
@@ -487,35 +506,42 @@ impl Buffer {
 
     fn clear(&mut self) {
         self.start = 0;
-        self.end = 0;
-        if self.data.len() > KEEP_AT_MOST {
+        self.data.clear();
+        if self.data.capacity() > KEEP_AT_MOST {
             self.data = Vec::new();
         }
     }
 
-    /// Room for a read: all the room there is, and at least `want` bytes (within
-    /// `MIN_ROOM..=CHUNK`), moving the data to the front or growing the allocation
-    /// (at least doubling it) if needed. Sized by the reads: a reader that reads 1 KiB
-    /// at a time holds 1 KiB.
-    fn spare(&mut self, want: usize) -> &mut [u8] {
-        let want = want.clamp(MIN_ROOM, CHUNK);
-        if self.data.len() - self.end < want {
-            if self.start > 0 {
-                self.data.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-            if self.data.len() - self.end < want {
-                let grown = (self.data.len() * 2).max(self.end + want);
-                self.data.resize(grown, 0);
-            }
+    /// Gives the allocation back if nothing is buffered.
+    fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.start = 0;
+            self.data = Vec::new();
         }
-        &mut self.data[self.end..]
     }
 
-    /// Marks `n` bytes of the room as read.
-    fn filled(&mut self, n: usize) {
-        self.end = (self.end + n).min(self.data.len());
+    /// Makes room for a read of at least `want` bytes (within `MIN_ROOM..=CHUNK`):
+    /// moves the unread bytes to the front or grows the allocation (by at least its
+    /// size: amortised doubling) if needed. Sized by the reads: a reader that reads 1 KiB at a time holds
+    /// 1 KiB.
+    fn reserve(&mut self, want: usize) {
+        let want = want.clamp(MIN_ROOM, CHUNK);
+        if self.room() >= want {
+            return;
+        }
+        if self.start > 0 {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        if self.room() < want {
+            let more = want.max(self.data.capacity());
+            self.data.reserve_exact(more);
+        }
+    }
+
+    /// The spare capacity: what the next read may fill.
+    fn room(&self) -> usize {
+        self.data.capacity() - self.data.len()
     }
 }
 
@@ -523,43 +549,115 @@ impl Buffer {
 mod tests {
     use super::*;
 
+    /// Appends `bytes` as a socket read would.
+    fn fill(buf: &mut Buffer, bytes: &[u8]) {
+        assert!(buf.room() >= bytes.len());
+        buf.data.extend_from_slice(bytes);
+    }
+
     #[test]
     fn the_first_allocation_is_what_the_read_asks_for() {
         let mut buf = Buffer::default();
-        assert_eq!(buf.spare(1024).len(), 1024);
+        buf.reserve(1024);
+        assert_eq!(buf.room(), 1024);
         let mut tiny = Buffer::default();
-        assert_eq!(tiny.spare(1).len(), MIN_ROOM, "a floor of MIN_ROOM");
+        tiny.reserve(1);
+        assert_eq!(tiny.room(), MIN_ROOM, "a floor of MIN_ROOM");
         let mut huge = Buffer::default();
-        assert_eq!(huge.spare(10 << 20).len(), CHUNK, "a ceiling of CHUNK");
+        huge.reserve(10 << 20);
+        assert_eq!(huge.room(), CHUNK, "a ceiling of CHUNK");
     }
 
     #[test]
     fn the_buffer_grows_by_doubling_and_keeps_unread_bytes() {
         let mut buf = Buffer::default();
-        let room = buf.spare(1024);
-        room[..1000].fill(b'a');
-        buf.filled(1000);
+        buf.reserve(1024);
+        fill(&mut buf, &[b'a'; 1000]);
         buf.consume(10);
         // 990 unread bytes and room for 8 KiB more: moved to the front, then grown.
-        let room = buf.spare(DEFAULT_ROOM).len();
-        assert!(room >= DEFAULT_ROOM);
-        assert_eq!(buf.len(), 990);
-        assert!(buf.as_slice().iter().all(|&b| b == b'a'));
-        let before = buf.data.len();
-        let room = buf.spare(buf.data.len() - buf.end + 1).len();
-        assert!(buf.data.len() >= 2 * before, "grew by doubling");
-        assert_eq!(room, buf.data.len() - 990);
+        buf.reserve(DEFAULT_ROOM);
+        assert!(buf.room() >= DEFAULT_ROOM);
+        assert_eq!(buf.start, 0);
+        assert_eq!(buf.as_slice(), &[b'a'; 990][..]);
+        let before = buf.data.capacity();
+        buf.reserve(buf.room() + 1);
+        assert!(
+            buf.room() >= before,
+            "grew by at least its size (amortised doubling)"
+        );
+        assert_eq!(buf.as_slice(), &[b'a'; 990][..]);
+    }
+
+    #[test]
+    fn taking_everything_hands_the_allocation_over() {
+        let mut buf = Buffer::default();
+        buf.reserve(CHUNK);
+        fill(&mut buf, &[7; 100]);
+        let out = buf.take(100);
+        assert_eq!(out, [7; 100]);
+        assert!(
+            out.capacity() < CHUNK,
+            "trimmed: the caller keeps no 64 KiB for 100 bytes"
+        );
+        assert_eq!(buf.data.capacity(), 0, "the empty buffer holds no memory");
+        assert!(buf.is_empty());
+        // Taking a part copies it and keeps the rest.
+        buf.reserve(MIN_ROOM);
+        fill(&mut buf, b"head tail");
+        assert_eq!(buf.take(5), b"head ");
+        assert_eq!(buf.as_slice(), b"tail");
+        assert_eq!(buf.take(100), b"tail");
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn an_empty_buffer_can_give_its_memory_back() {
+        let mut buf = Buffer::default();
+        buf.reserve(MIN_ROOM);
+        buf.release_if_empty();
+        assert_eq!(buf.data.capacity(), 0);
+        buf.reserve(MIN_ROOM);
+        fill(&mut buf, b"x");
+        buf.release_if_empty();
+        assert_eq!(buf.as_slice(), b"x", "kept: not empty");
+    }
+
+    #[test]
+    fn an_idle_reader_holds_no_buffer() {
+        use std::io::Write;
+        use std::task::Waker;
+        let event_loop = tulip_executor::EventLoop::new().unwrap();
+        event_loop
+            .run_until_complete(async {
+                let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+                let a = tulip_reactor::net::UnixStream::from_std(a).unwrap();
+                let (mut reader, _writer) = crate::from_unix_stream(a, crate::StreamOptions::new());
+                (&b).write_all(b"ping").unwrap();
+                assert_eq!(reader.read(1024).await.unwrap(), b"ping");
+                let cx = &mut Context::from_waker(Waker::noop());
+                // Nothing more to read: the read waits, and holds no memory meanwhile.
+                assert!(reader.poll_read_up_to(cx, 1024).is_pending());
+                assert_eq!(reader.buf.data.capacity(), 0);
+                (&b).write_all(b"pong").unwrap();
+                assert_eq!(reader.read(1024).await.unwrap(), b"pong");
+                drop(b);
+                assert_eq!(reader.read(1024).await.unwrap(), b"");
+                assert_eq!(reader.buf.data.capacity(), 0);
+            })
+            .unwrap();
     }
 
     #[test]
     fn an_emptied_huge_buffer_gives_its_memory_back() {
         let mut buf = Buffer::default();
-        while buf.data.len() <= KEEP_AT_MOST {
-            let n = buf.spare(CHUNK).len();
-            buf.filled(n);
+        while buf.data.capacity() <= KEEP_AT_MOST {
+            buf.reserve(CHUNK);
+            let room = buf.room();
+            fill(&mut buf, &vec![1; room]);
         }
+        buf.consume(1);
         let n = buf.len();
         buf.consume(n);
-        assert_eq!(buf.data.len(), 0);
+        assert_eq!(buf.data.capacity(), 0);
     }
 }

@@ -4,7 +4,6 @@
 //! ([`serve_tcp`], [`serve_unix`]).
 
 use socket2::SockRef;
-use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -13,7 +12,6 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::SocketAddr as UnixSocketAddr;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -25,6 +23,7 @@ use tulip_reactor::net::{ListenOptions, TcpListener, TcpStream, UnixListener, Un
 use tulip_sync::Event;
 
 use crate::connect::lookup_host;
+use crate::handler_task::HandlerTask;
 use crate::transport::{Connection, StreamAddr};
 
 /// The first pause of an accept loop after a resource error (`EMFILE`, `ENFILE`,
@@ -722,34 +721,8 @@ fn spawn_connection<L: Listen, A: Accept<L>>(
         inner: inner.clone(),
         id,
     };
-    let handler = handler.clone();
-    let spawned = tulip_executor::task::Builder::new().spawn_local(async move {
-        let _guard = guard;
-        let mut run = pin!(async move { handler.call(input).await });
-        let outcome =
-            poll_fn(
-                |cx| match catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
-                    Ok(Poll::Pending) => Poll::Pending,
-                    Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-                    Err(panic) => Poll::Ready(Err(panic)),
-                },
-            )
-            .await;
-        match outcome {
-            Ok(output) => {
-                if let Some(error) = output.into_error() {
-                    tracing::warn!(peer = ?shown_peer, %error, "connection handler failed");
-                }
-            }
-            Err(panic) => {
-                tracing::error!(
-                    peer = ?shown_peer,
-                    panic = panic_message(&*panic),
-                    "connection handler panicked"
-                );
-            }
-        }
-    });
+    let task = HandlerTask::<L, A>::new(handler.clone(), input, shown_peer, guard);
+    let spawned = tulip_executor::task::Builder::new().spawn_local(task);
     match spawned {
         Ok(handle) => {
             let task = handle.task();
@@ -765,18 +738,8 @@ fn spawn_connection<L: Listen, A: Accept<L>>(
     }
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    if let Some(message) = panic.downcast_ref::<&str>() {
-        message
-    } else if let Some(message) = panic.downcast_ref::<String>() {
-        message
-    } else {
-        "(not a string)"
-    }
-}
-
 /// Forgets its connection when the handler task ends, however it ends.
-struct ConnGuard {
+pub(crate) struct ConnGuard {
     inner: Arc<Inner>,
     id: u64,
 }

@@ -7,9 +7,10 @@
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -60,6 +61,25 @@ impl fmt::Display for StreamAddr {
     }
 }
 
+/// A value of [`StreamWriter::get_extra_info`](crate::StreamWriter::get_extra_info),
+/// typed by what it is.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ExtraInfo {
+    /// `"peername"` or `"sockname"`: an address.
+    Addr(StreamAddr),
+    /// `"socket"`: the socket's descriptor, owned by the connection (do not close it).
+    Socket(RawFd),
+}
+
+/// A connection's peer address as kept: a Unix address (over 100 bytes, and rare) is
+/// boxed, so that every connection does not pay for its room.
+#[derive(Debug)]
+enum PeerAddr {
+    Inet(SocketAddr),
+    Unix(Box<UnixSocketAddr>),
+}
+
 /// The byte stream under a connection.
 #[derive(Debug)]
 enum Io {
@@ -73,11 +93,9 @@ enum Io {
 pub(crate) struct Connection {
     io: Io,
     /// Known when the connection is made (from `accept` or `getpeername`): a peer that
-    /// has gone away can no longer be asked.
-    peer: Option<StreamAddr>,
-    /// Asked of the socket the first time it is wanted (a connected socket's own
-    /// address does not change), sparing a system call per connection.
-    local: OnceLock<Option<StreamAddr>>,
+    /// has gone away can no longer be asked. The local address is asked of the socket
+    /// when wanted (it does not change), sparing a system call and its room.
+    peer: Option<PeerAddr>,
     /// The first error the reader saw (the writer reports it on `write` and `drain`, as
     /// asyncio's `drain` raises the reader's exception).
     read_error: Mutex<Option<io::Error>>,
@@ -90,34 +108,44 @@ impl Connection {
     /// A TCP connection to `peer`, or to whatever `getpeername` says if `None`.
     pub(crate) fn tcp(stream: TcpStream, peer: Option<SocketAddr>) -> Connection {
         let peer = peer.or_else(|| stream.peer_addr().ok());
-        Connection::new(Io::Tcp(stream), peer.map(StreamAddr::Inet))
+        Connection::new(Io::Tcp(stream), peer.map(PeerAddr::Inet))
     }
 
     /// A Unix-domain connection to `peer`, or to whatever `getpeername` says if `None`.
     pub(crate) fn unix(stream: UnixStream, peer: Option<UnixSocketAddr>) -> Connection {
         let peer = peer.or_else(|| stream.peer_addr().ok());
-        Connection::new(Io::Unix(stream), peer.map(StreamAddr::Unix))
+        Connection::new(
+            Io::Unix(stream),
+            peer.map(|addr| PeerAddr::Unix(Box::new(addr))),
+        )
     }
 
-    fn new(io: Io, peer: Option<StreamAddr>) -> Connection {
+    fn new(io: Io, peer: Option<PeerAddr>) -> Connection {
         Connection {
             io,
             peer,
-            local: OnceLock::new(),
             read_error: Mutex::new(None),
             has_read_error: AtomicBool::new(false),
         }
     }
 
-    /// Polls a read into `buf`; only the reader calls it (the stream has one read slot).
-    pub(crate) fn poll_read(
+    /// Polls a read into `buf`'s spare capacity, appending; only the reader calls it.
+    pub(crate) fn poll_read_buf(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
     ) -> Poll<io::Result<usize>> {
         match &self.io {
-            Io::Tcp(s) => s.poll_read(cx, buf),
-            Io::Unix(s) => s.poll_read(cx, buf),
+            Io::Tcp(s) => s.poll_read_buf(cx, buf),
+            Io::Unix(s) => s.poll_read_buf(cx, buf),
+        }
+    }
+
+    /// Ready unless a short read emptied the socket since its last event.
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match &self.io {
+            Io::Tcp(s) => s.poll_read_ready(cx),
+            Io::Unix(s) => s.poll_read_ready(cx),
         }
     }
 
@@ -177,16 +205,25 @@ impl Connection {
     }
 
     pub(crate) fn peer_addr(&self) -> Option<StreamAddr> {
-        self.peer.clone()
+        self.peer.as_ref().map(|peer| match peer {
+            PeerAddr::Inet(addr) => StreamAddr::Inet(*addr),
+            PeerAddr::Unix(addr) => StreamAddr::Unix((**addr).clone()),
+        })
     }
 
     pub(crate) fn local_addr(&self) -> Option<StreamAddr> {
-        self.local
-            .get_or_init(|| match &self.io {
-                Io::Tcp(s) => s.local_addr().ok().map(StreamAddr::Inet),
-                Io::Unix(s) => s.local_addr().ok().map(StreamAddr::Unix),
-            })
-            .clone()
+        match &self.io {
+            Io::Tcp(s) => s.local_addr().ok().map(StreamAddr::Inet),
+            Io::Unix(s) => s.local_addr().ok().map(StreamAddr::Unix),
+        }
+    }
+
+    /// The socket's descriptor.
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        match &self.io {
+            Io::Tcp(s) => s.as_raw_fd(),
+            Io::Unix(s) => s.as_raw_fd(),
+        }
     }
 
     /// Records the reader's error (the first one only).

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker, ready};
 use tulip_executor::Handle;
 
 use crate::error::WriteError;
-use crate::transport::{Connection, StreamAddr, clone_error, lock};
+use crate::transport::{Connection, ExtraInfo, StreamAddr, clone_error, lock};
 
 /// The default high-water mark of a writer's buffer: 64 KiB, as in asyncio.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
@@ -345,9 +345,37 @@ impl StreamWriter {
     }
 
     /// The remote address (asyncio's `get_extra_info("peername")`), as it was when the
-    /// streams were made.
+    /// streams were made (from `accept`, or asked of the socket then).
     pub fn peername(&self) -> Option<StreamAddr> {
         self.shared.conn.peer_addr()
+    }
+
+    /// asyncio's `get_extra_info(name)`: `"peername"` and `"sockname"` give the
+    /// addresses (as [`peername`](StreamWriter::peername) and
+    /// [`sockname`](StreamWriter::sockname)), `"socket"` the socket's descriptor; any
+    /// other name gives `None` (asyncio's default).
+    ///
+    /// ```
+    /// use tulip_reactor::net::UnixStream;
+    /// use tulip_streams::{ExtraInfo, StreamOptions, from_unix_stream};
+    ///
+    /// tulip_executor::EventLoop::new()?.run_until_complete(async {
+    ///     let (a, _b) = UnixStream::pair()?;
+    ///     let (_reader, writer) = from_unix_stream(a, StreamOptions::new());
+    ///     assert!(matches!(writer.get_extra_info("peername"), Some(ExtraInfo::Addr(_))));
+    ///     assert!(matches!(writer.get_extra_info("socket"), Some(ExtraInfo::Socket(_))));
+    ///     assert!(writer.get_extra_info("cipher").is_none());
+    ///     Ok::<_, std::io::Error>(())
+    /// })??;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get_extra_info(&self, name: &str) -> Option<ExtraInfo> {
+        match name {
+            "peername" => self.peername().map(ExtraInfo::Addr),
+            "sockname" => self.sockname().map(ExtraInfo::Addr),
+            "socket" => Some(ExtraInfo::Socket(self.shared.conn.raw_fd())),
+            _ => None,
+        }
     }
 
     /// The local address (asyncio's `get_extra_info("sockname")`), asked of the socket

@@ -366,6 +366,36 @@ fn a_panicking_or_failing_handler_does_not_stop_the_server() -> TestResult {
 }
 
 #[test]
+fn a_handler_that_panics_before_making_its_future_does_not_stop_the_server() -> TestResult {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    run(async {
+        let panicked = std::sync::Arc::new(AtomicBool::new(false));
+        let handler = {
+            let panicked = panicked.clone();
+            move |stream: TcpStream, peer: SocketAddr| {
+                if !panicked.swap(true, Ordering::SeqCst) {
+                    panic!("the handler panics on purpose, before any future");
+                }
+                echo(stream, peer)
+            }
+        };
+        let server = serve_tcp(handler, "127.0.0.1", 0, ServeOptions::new()).await?;
+        let addr = tcp_addr(&server);
+        let first = TcpStream::connect(addr).await?;
+        let mut buf = [0; 1];
+        // The first handler panicked: its stream was dropped, the client reads EOF.
+        assert!(matches!(first.read(&mut buf).await, Ok(0) | Err(_)));
+        assert!(panicked.load(Ordering::SeqCst));
+        let second = TcpStream::connect(addr).await?;
+        assert_eq!(round_trip(&second, b"y").await?, b"y");
+        server.close();
+        drop(second);
+        server.wait_closed().await;
+        Ok(())
+    })
+}
+
+#[test]
 fn close_clients_ends_live_connections() -> TestResult {
     run(async {
         let server = serve_tcp(echo, "127.0.0.1", 0, ServeOptions::new()).await?;

@@ -433,6 +433,36 @@ fn peername_and_sockname() -> TestResult {
 }
 
 #[test]
+fn get_extra_info_by_name_as_asyncio() -> TestResult {
+    use std::os::fd::AsRawFd;
+    use tulip_streams::ExtraInfo;
+    run(async {
+        let (_reader, writer, peer) = streams_and_peer(StreamOptions::new()).await?;
+        match writer.get_extra_info("peername") {
+            Some(ExtraInfo::Addr(addr)) => assert_eq!(addr.as_inet(), Some(peer.local_addr()?)),
+            other => panic!("peername gave {other:?}"),
+        }
+        match writer.get_extra_info("sockname") {
+            Some(ExtraInfo::Addr(addr)) => assert_eq!(addr.as_inet(), Some(peer.peer_addr()?)),
+            other => panic!("sockname gave {other:?}"),
+        }
+        // The descriptor is the connection's own: its address is the sockname.
+        let Some(ExtraInfo::Socket(fd)) = writer.get_extra_info("socket") else {
+            panic!("socket gave nothing");
+        };
+        assert_ne!(fd, peer.as_raw_fd());
+        // SAFETY: borrowed only for this call, while the writer keeps the socket open.
+        let socket = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let local = socket2::SockRef::from(&socket).local_addr()?.as_socket();
+        assert_eq!(local, Some(peer.peer_addr()?));
+        for unknown in ["cipher", "peercert", "pipe", "", "PEERNAME"] {
+            assert!(writer.get_extra_info(unknown).is_none(), "{unknown}");
+        }
+        Ok(())
+    })
+}
+
+#[test]
 fn peer_reset_surfaces_on_read_write_and_drain() -> TestResult {
     run(async {
         let (mut reader, writer, peer) = streams_and_peer(StreamOptions::new()).await?;

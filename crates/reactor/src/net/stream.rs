@@ -15,7 +15,7 @@
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::Shutdown;
 use std::os::fd::AsFd;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use socket2::{SockAddr, SockRef, Socket};
 
@@ -67,6 +67,36 @@ where
     ) -> Poll<io::Result<usize>> {
         let len = buf.len();
         self.io.poll_read_stream(cx, len, |mut io| io.read(buf))
+    }
+
+    /// Reads into the spare capacity of `buf` (uninitialised memory: `recv(2)` only
+    /// writes it), appending what was read.
+    pub(crate) fn poll_read_buf(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<usize>> {
+        let filled = buf.len();
+        let spare = buf.spare_capacity_mut();
+        let room = spare.len();
+        if room == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let n = ready!(
+            self.io
+                .poll_read_stream(cx, room, |io| SockRef::from(io).recv(spare))
+        )?;
+        // SAFETY: `recv` wrote the first `n` bytes of the spare capacity (it never returns
+        // more than it was given room for; `min` keeps that true whatever it returns), so
+        // `filled + n` bytes from the start of `buf` are initialised, within capacity.
+        unsafe { buf.set_len(filled + n.min(room)) };
+        Poll::Ready(Ok(n.min(room)))
+    }
+
+    /// Ready unless a short read emptied the socket since its last event (then waits
+    /// for the next one, through the read slot).
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.io.poll_read_ready(cx)
     }
 
     pub(crate) fn poll_read_vectored(
@@ -331,6 +361,55 @@ assert!(a.poll_read(cx, &mut [0; 8]).is_pending()); // nothing sent yet
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 self.inner.poll_read(cx, buf)
+            }
+
+            #[doc = concat!(
+                "Polls a read into the spare capacity of `buf` (which need not be zeroed ",
+                "first), appending the bytes read; `Ok(0)` is EOF, or `buf` had no spare ",
+                "capacity. For a reader that allocates its buffer only once data is there ",
+                "(see [`poll_read_ready`](", stringify!($ty), "::poll_read_ready)). On ",
+                "`Pending`, `cx`'s waker takes the stream's single read slot.\n\n",
+                "# Errors\n\n",
+                "As [`read`](", stringify!($ty), "::read).\n\n",
+                $crate::net::stream::doc_example!($ty, $setup,
+                    "use std::task::Poll;
+let cx = &mut std::task::Context::from_waker(std::task::Waker::noop());
+block_on(&reactor, b.write_all(b\"abc\"))?;
+let mut buf = Vec::with_capacity(16);
+while let Poll::Pending = a.poll_read_buf(cx, &mut buf) {
+    reactor.park(None, || true)?;
+}
+assert_eq!(buf, b\"abc\");
+"),
+            )]
+            pub fn poll_read_buf(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut Vec<u8>,
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.inner.poll_read_buf(cx, buf)
+            }
+
+            #[doc = concat!(
+                "Polls whether a read may find data, without reading: `Ready` at once ",
+                "unless a short read has emptied the socket since its last event; then ",
+                "`cx`'s waker takes the stream's single read slot until the next event ",
+                "(data, EOF or an error). Lets a reader hold no buffer while it waits.\n\n",
+                $crate::net::stream::doc_example!($ty, $setup,
+                    "use std::task::Poll;
+let cx = &mut std::task::Context::from_waker(std::task::Waker::noop());
+block_on(&reactor, b.write_all(b\"abc\"))?;
+assert!(a.poll_read_ready(cx).is_ready()); // nothing known: a read may try
+let mut buf = Vec::with_capacity(16);
+while let Poll::Pending = a.poll_read_buf(cx, &mut buf) {
+    reactor.park(None, || true)?;
+}
+// 3 bytes where 16 fitted: the socket is empty, wait for the next event.
+assert!(a.poll_read_ready(cx).is_pending());
+"),
+            )]
+            pub fn poll_read_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+                self.inner.poll_read_ready(cx)
             }
 
             #[doc = concat!(
