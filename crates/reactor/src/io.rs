@@ -343,14 +343,16 @@ impl<T: AsFd> Async<T> {
         self.poll_with(Interest::Write, cx, op, |_| false)
     }
 
-    /// Ready unless a short read marked the read direction drained and no event came
-    /// since; then waits for the next event through the single read slot.
+    /// Ready when a read may find data: before the first event (nothing is known yet)
+    /// or while the read readiness is set; otherwise (a `WouldBlock` or a short read
+    /// since the last event) waits for the next event through the single read slot.
+    /// Readiness is exact after the first event: bits are cleared only when the queue
+    /// was seen empty, and every arrival brings an event.
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.source.is_drained(Interest::Read) {
-            self.source.poll_slot(Interest::Read, cx, self.io_waiters())
-        } else {
-            Poll::Ready(())
+        if !self.source.has_events() && !self.source.is_drained(Interest::Read) {
+            return Poll::Ready(());
         }
+        self.source.poll_slot(Interest::Read, cx, self.io_waiters())
     }
 
     /// A byte-stream read into a buffer of `len` bytes (`op`, as for

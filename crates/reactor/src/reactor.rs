@@ -600,11 +600,9 @@ impl Reactor {
             source
         };
         // Registered after the slab holds it, so no event can arrive for an unknown token.
-        let registered = self.registry.register(
-            &mut SourceFd(&fd),
-            Token(source.token()),
-            Interest::READABLE | Interest::WRITABLE,
-        );
+        let registered =
+            self.registry
+                .register(&mut SourceFd(&fd), Token(source.token()), source_interest());
         if let Err(error) = registered {
             self.forget(&source);
             return Err(error);
@@ -647,4 +645,15 @@ impl fmt::Debug for Reactor {
             .field("io_awaited", &self.io_awaited())
             .finish_non_exhaustive()
     }
+}
+
+/// What every source is registered for: reading and writing and, where the system
+/// reports it, priority (TCP urgent data), so that a read stopped short at the urgent
+/// mark is not taken for an empty queue (see `Source::mark_drained`).
+fn source_interest() -> Interest {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let interest = Interest::READABLE | Interest::WRITABLE | Interest::PRIORITY;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    interest
 }

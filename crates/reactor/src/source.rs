@@ -34,6 +34,10 @@ const ERROR: u64 = 1 << 4;
 const READ_DRAINED: u64 = 1 << 5;
 /// Not readiness: a short write proved the send buffer full (until the next event).
 const WRITE_DRAINED: u64 = 1 << 6;
+/// Urgent (out-of-band) data was reported and no read has reached `WouldBlock` since:
+/// a read may stop short at the urgent mark with data behind it, so a short read
+/// proves nothing while it is set.
+const URGENT: u64 = 1 << 7;
 const TICK_SHIFT: u32 = 8;
 const BITS_MASK: u64 = (1 << TICK_SHIFT) - 1;
 
@@ -78,6 +82,9 @@ pub(crate) fn bits_of(event: &mio::event::Event) -> u64 {
     }
     if event.is_error() {
         bits |= ERROR;
+    }
+    if event.is_priority() {
+        bits |= URGENT;
     }
     bits
 }
@@ -166,15 +173,26 @@ impl Source {
         Tick(self.state.load(Ordering::Acquire) >> TICK_SHIFT)
     }
 
+    /// Whether any event has been delivered since registration (before the first one,
+    /// readiness is unknown, not absent).
+    pub(crate) fn has_events(&self) -> bool {
+        self.state.load(Ordering::Acquire) >> TICK_SHIFT != 0
+    }
+
     pub(crate) fn is_ready(&self, interest: Interest) -> bool {
         self.state.load(Ordering::Acquire) & interest.mask() != 0
     }
 
     /// Clears `interest`'s readiness unless an event arrived after `tick` was read.
+    /// A read's `WouldBlock` also ends the urgent mark: the queue is empty.
     pub(crate) fn clear(&self, interest: Interest, tick: Tick) {
+        let cleared = match interest {
+            Interest::Read => interest.mask() | URGENT,
+            Interest::Write => interest.mask(),
+        };
         let mut state = self.state.load(Ordering::Acquire);
-        while state >> TICK_SHIFT == tick.0 && state & interest.mask() != 0 {
-            let next = state & !(interest.mask() & BITS_MASK);
+        while state >> TICK_SHIFT == tick.0 && state & cleared != 0 {
+            let next = state & !(cleared & BITS_MASK);
             match self
                 .state
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
@@ -197,6 +215,10 @@ impl Source {
         };
         let mut state = self.state.load(Ordering::Acquire);
         while state >> TICK_SHIFT == tick.0 {
+            if interest == Interest::Read && state & URGENT != 0 {
+                // Stopped at the urgent mark, perhaps: read on until `WouldBlock`.
+                return;
+            }
             let next = (state & !ready) | drained;
             match self
                 .state

@@ -818,3 +818,37 @@ fn net_types_are_send_sync_and_their_futures_send() {
     let (unix, _) = UnixDatagram::pair().unwrap();
     send(&unix.send_to(b"", "/nonexistent"));
 }
+
+/// TCP urgent data makes a read stop at its mark with bytes behind it: that short read
+/// must not be taken for an empty queue, or the bytes behind would wait for an event
+/// that never comes.
+#[test]
+fn bytes_behind_urgent_data_are_read_without_a_new_event() {
+    use std::task::{Context, Waker};
+    let reactor = Reactor::new().unwrap();
+    let _guard = reactor.enter();
+    let listener = TcpListener::bind(localhost()).unwrap();
+    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (stream, _) = block_on(&reactor, listener.accept()).unwrap();
+    // "abc", the urgent byte "!" (out of band), then "def": all in before any read.
+    socket2::SockRef::from(&peer)
+        .send_out_of_band(b"abc!")
+        .unwrap();
+    (&peer).write_all(b"def").unwrap();
+    let cx = &mut Context::from_waker(Waker::noop());
+    while stream.poll_read_ready(cx).is_pending() {
+        reactor.park(None, || true).unwrap();
+    }
+    // Every event of both sends is in.
+    reactor.park(Some(Duration::ZERO), || true).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0; 64];
+    // No more data or event will come: every read must find its bytes at once.
+    while got.len() < 6 {
+        match stream.poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            other => panic!("after {got:?}: {other:?}"),
+        }
+    }
+    assert_eq!(got, b"abcdef");
+}

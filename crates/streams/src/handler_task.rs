@@ -22,12 +22,15 @@ pin_project! {
     /// catching a panic of either, and logs how the handler ended. The connection's
     /// guard is released when the handler ends (or the task is dropped).
     pub(crate) struct HandlerTask<L: Listen, A: Accept<L>> {
+        // First, so that it drops first: a task dropped before its end (cancelled by
+        // `abort_clients`, or its loop closed) closes the connection before its guard
+        // tells the server (and `wait_closed`) that the connection is gone.
+        #[pin]
+        state: State<A::Input, A::Fut>,
         handler: Arc<A>,
         // The peer's address, for the logs.
         peer: L::Addr,
         guard: Option<ConnGuard>,
-        #[pin]
-        state: State<A::Input, A::Fut>,
     }
 }
 
@@ -51,10 +54,10 @@ impl<L: Listen, A: Accept<L>> HandlerTask<L, A> {
         guard: ConnGuard,
     ) -> HandlerTask<L, A> {
         HandlerTask {
+            state: State::Start { input: Some(input) },
             handler,
             peer,
             guard: Some(guard),
-            state: State::Start { input: Some(input) },
         }
     }
 }

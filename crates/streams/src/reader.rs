@@ -217,8 +217,10 @@ impl StreamReader {
         if let Some(error) = &self.error {
             return Poll::Ready(Err(clone_error(error)));
         }
-        if self.buf.is_empty() {
-            ready!(self.conn.poll_read_ready(cx));
+        if self.buf.is_empty() && self.conn.poll_read_ready(cx).is_pending() {
+            // Emptied by an earlier read that kept the allocation: give it back too.
+            self.buf.release_if_empty();
+            return Poll::Pending;
         }
         self.buf.reserve(want);
         loop {
@@ -643,6 +645,30 @@ mod tests {
                 drop(b);
                 assert_eq!(reader.read(1024).await.unwrap(), b"");
                 assert_eq!(reader.buf.data.capacity(), 0);
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_reader_emptied_by_partial_reads_holds_no_buffer_while_idle() {
+        use std::io::Write;
+        use std::task::Waker;
+        let event_loop = tulip_executor::EventLoop::new().unwrap();
+        event_loop
+            .run_until_complete(async {
+                let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+                let a = tulip_reactor::net::UnixStream::from_std(a).unwrap();
+                let (mut reader, _writer) = crate::from_unix_stream(a, crate::StreamOptions::new());
+                (&b).write_all(b"one\ntwo\n").unwrap();
+                // Two lines from one read: each taken by a copy, the buffer emptied.
+                assert_eq!(reader.readline().await.unwrap(), b"one\n");
+                assert_eq!(reader.readline().await.unwrap(), b"two\n");
+                let cx = &mut Context::from_waker(Waker::noop());
+                let mut offset = 0;
+                assert!(reader.poll_readline(cx, &mut offset).is_pending());
+                assert_eq!(reader.buf.data.capacity(), 0);
+                (&b).write_all(b"three\n").unwrap();
+                assert_eq!(reader.readline().await.unwrap(), b"three\n");
             })
             .unwrap();
     }

@@ -285,12 +285,15 @@ impl ClientHandle {
         }
     }
 
-    /// Sets `SO_LINGER` to on, 0 s: closing the socket then resets the connection.
-    fn set_linger_zero(&self) {
+    /// Prepares an abort: for TCP, `SO_LINGER` on, 0 s (closing the socket then resets
+    /// the connection); for streams, also stops the writer's flusher, which would keep
+    /// the socket open while unsent bytes wait for a peer that does not read.
+    fn abort(&self, tcp: bool) {
         let result = match self {
-            ClientHandle::Fd(fd) => SockRef::from(fd).set_linger(Some(Duration::ZERO)),
+            ClientHandle::Fd(fd) if tcp => SockRef::from(fd).set_linger(Some(Duration::ZERO)),
+            ClientHandle::Fd(_) => Ok(()),
             ClientHandle::Streams(conn) => match conn.upgrade() {
-                Some(conn) => conn.set_linger_zero(),
+                Some(conn) => conn.abort(tcp),
                 None => Ok(()),
             },
         };
@@ -475,9 +478,7 @@ impl Server {
             (clients, tasks)
         };
         for (client, tcp) in clients {
-            if tcp {
-                client.set_linger_zero();
-            }
+            client.abort(tcp);
         }
         for task in tasks {
             task.cancel();

@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use socket2::SockRef;
+use tulip_executor::Task;
 use tulip_reactor::net::{TcpStream, UnixStream};
 
 use crate::reader::StreamReader;
@@ -102,6 +103,9 @@ pub(crate) struct Connection {
     /// Whether `read_error` holds an error: every write checks it, so the common case
     /// (none) takes no lock.
     has_read_error: AtomicBool,
+    /// The writer's background flusher while one runs: it holds the connection open
+    /// until the buffer is sent, so aborting the connection must stop it too.
+    flusher: Mutex<Option<Task>>,
 }
 
 impl Connection {
@@ -126,6 +130,7 @@ impl Connection {
             peer,
             read_error: Mutex::new(None),
             has_read_error: AtomicBool::new(false),
+            flusher: Mutex::new(None),
         }
     }
 
@@ -187,9 +192,30 @@ impl Connection {
         self.shutdown(Shutdown::Both)
     }
 
-    /// Sets `SO_LINGER` to on, 0 s, so that closing resets the connection (a server's
-    /// `abort_clients`).
-    pub(crate) fn set_linger_zero(&self) -> io::Result<()> {
+    /// Records the running flusher (`None` once it ends).
+    pub(crate) fn set_flusher(&self, task: Option<Task>) {
+        *lock(&self.flusher) = task;
+    }
+
+    /// Aborts the connection (a server's `abort_clients`): with `reset`, `SO_LINGER` 0,
+    /// so that the close sends a reset (TCP); and the writer's flusher cancelled, so
+    /// that unsent bytes do not keep the socket open. The socket closes when the last
+    /// holder (the handler's task, cancelled by the server) drops it.
+    pub(crate) fn abort(&self, reset: bool) -> io::Result<()> {
+        let linger = if reset {
+            self.set_linger_zero()
+        } else {
+            Ok(())
+        };
+        let flusher = lock(&self.flusher).take();
+        if let Some(flusher) = flusher {
+            flusher.cancel();
+        }
+        linger
+    }
+
+    /// Sets `SO_LINGER` to on, 0 s, so that closing resets the connection.
+    fn set_linger_zero(&self) -> io::Result<()> {
         let socket = match &self.io {
             Io::Tcp(s) => SockRef::from(s),
             Io::Unix(s) => SockRef::from(s),

@@ -379,7 +379,7 @@ impl StreamWriter {
     }
 
     /// The local address (asyncio's `get_extra_info("sockname")`), asked of the socket
-    /// the first time it is wanted (it does not change while the connection lives).
+    /// at each call (it does not change while the connection lives).
     pub fn sockname(&self) -> Option<StreamAddr> {
         self.shared.conn.local_addr()
     }
@@ -465,8 +465,15 @@ impl Shared {
         };
         let task = async move {
             let mut guard = guard;
+            // Only one flusher runs at a time: it tells the connection who it is, so
+            // that a server's `abort_clients` can stop it (and with it the socket).
+            guard
+                .shared
+                .conn
+                .set_flusher(tulip_executor::current_task());
             poll_fn(|cx| guard.shared.poll_flush(cx)).await;
             guard.done = true;
+            guard.shared.conn.set_flusher(None);
         };
         let handle = Handle::current().ok().or_else(|| self.handle.clone());
         match handle {

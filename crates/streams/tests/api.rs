@@ -192,3 +192,48 @@ fn a_start_server_connection_uses_one_descriptor() -> TestResult {
         Ok(())
     })?
 }
+
+#[test]
+fn abort_clients_resets_a_connection_whose_writer_still_has_unsent_bytes() -> TestResult {
+    /// More than the socket buffers of both ends can hold.
+    const UNSENT: usize = 32 << 20;
+    tulip_executor::EventLoop::new()?.run_until_complete(async {
+        let handler = |_reader: tulip_streams::StreamReader,
+                       writer: tulip_streams::StreamWriter| async move {
+            writer
+                .write(&vec![b'z'; UNSENT])
+                .map_err(|e| e.to_string())?;
+            // Never drained: the flusher goes on sending in the background while
+            // the handler waits for ever.
+            std::future::pending::<()>().await;
+            Ok::<(), String>(())
+        };
+        let server = start_server(handler, "127.0.0.1", 0).await?;
+        let port = server.local_addrs()[0]
+            .as_inet()
+            .ok_or("a TCP server has inet addresses")?
+            .port();
+        let (mut reader, _writer) = open_connection("127.0.0.1", port).await?;
+        // The first bytes are in: the handler runs, the rest waits in its buffer.
+        reader.readexactly(1).await?;
+        server.abort_clients();
+        let mut received = 1;
+        let error = loop {
+            match reader.read(1 << 20).await {
+                Ok(data) if data.is_empty() => panic!("EOF instead of a reset"),
+                Ok(data) => received += data.len(),
+                Err(error) => break error,
+            }
+        };
+        match error {
+            tulip_streams::StreamError::Io(error) => {
+                assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
+            }
+            other => panic!("expected a reset, got {other:?}"),
+        }
+        assert!(received < UNSENT, "the unsent bytes were dropped, not sent");
+        server.close();
+        server.wait_closed().await;
+        Ok(())
+    })?
+}
