@@ -235,7 +235,10 @@ impl StreamReader {
                     self.buf.release_if_empty();
                     Poll::Ready(Ok(0))
                 }
-                Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
+                Poll::Ready(Ok(n)) => {
+                    self.buf.last_fill = n;
+                    Poll::Ready(Ok(n))
+                }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Poll::Ready(Err(e)) => {
                     self.conn.set_read_error(&e);
@@ -465,6 +468,9 @@ impl<'a> Separators<'a> {
 struct Buffer {
     data: Vec<u8>,
     start: usize,
+    /// How many bytes the last read from the socket brought: a fresh allocation is
+    /// sized by it.
+    last_fill: usize,
 }
 
 impl Buffer {
@@ -524,10 +530,15 @@ impl Buffer {
 
     /// Makes room for a read of at least `want` bytes (within `MIN_ROOM..=CHUNK`):
     /// moves the unread bytes to the front or grows the allocation (by at least its
-    /// size: amortised doubling) if needed. Sized by the reads: a reader that reads 1 KiB at a time holds
-    /// 1 KiB.
+    /// size: amortised doubling) if needed. Sized by the reads: a reader that reads
+    /// 1 KiB at a time holds 1 KiB. A fresh allocation (the last one was handed over
+    /// or given back) is at most twice what the last read brought, so that small
+    /// messages make small allocations; a read that fills it doubles the next one.
     fn reserve(&mut self, want: usize) {
-        let want = want.clamp(MIN_ROOM, CHUNK);
+        let mut want = want.clamp(MIN_ROOM, CHUNK);
+        if self.data.capacity() == 0 && self.last_fill > 0 {
+            want = want.min(self.last_fill.saturating_mul(2).max(MIN_ROOM));
+        }
         if self.room() >= want {
             return;
         }
@@ -610,6 +621,37 @@ mod tests {
         assert_eq!(buf.as_slice(), b"tail");
         assert_eq!(buf.take(100), b"tail");
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_fresh_allocation_is_sized_by_the_last_read() {
+        let mut buf = Buffer::default();
+        buf.reserve(CHUNK);
+        assert_eq!(
+            buf.room(),
+            CHUNK,
+            "nothing known yet: what the read asks for"
+        );
+        fill(&mut buf, &[1; 3000]);
+        buf.last_fill = 3000;
+        let out = buf.take(3000);
+        assert_eq!(out.len(), 3000);
+        buf.reserve(CHUNK);
+        assert_eq!(buf.room(), 6000, "twice the last read");
+        let room = buf.room();
+        fill(&mut buf, &vec![2; room]);
+        buf.last_fill = room;
+        buf.take(room);
+        buf.reserve(CHUNK);
+        assert_eq!(buf.room(), 12000, "a full read doubles the next allocation");
+        buf.last_fill = 10;
+        buf.release_if_empty();
+        buf.reserve(CHUNK);
+        assert_eq!(buf.room(), MIN_ROOM, "never below MIN_ROOM");
+        buf.last_fill = 1 << 20;
+        buf.release_if_empty();
+        buf.reserve(CHUNK);
+        assert_eq!(buf.room(), CHUNK, "never above what the read asks for");
     }
 
     #[test]
