@@ -560,6 +560,10 @@ impl Buffer {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::io::Write;
+    use std::task::Waker;
+
     use super::*;
 
     /// Appends `bytes` as a socket read would.
@@ -666,53 +670,57 @@ mod tests {
         assert_eq!(buf.as_slice(), b"x", "kept: not empty");
     }
 
-    #[test]
-    fn an_idle_reader_holds_no_buffer() {
-        use std::io::Write;
-        use std::task::Waker;
+    /// Runs `test` on an event loop with a reader over a TCP connection on loopback
+    /// (where a short read marks the socket drained) and the other end, a std stream,
+    /// as the peer.
+    fn with_reader<F: Future<Output = ()> + 'static>(
+        test: impl FnOnce(StreamReader, std::net::TcpStream) -> F,
+    ) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
         let event_loop = tulip_executor::EventLoop::new().unwrap();
-        event_loop
-            .run_until_complete(async {
-                let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-                let a = tulip_reactor::net::UnixStream::from_std(a).unwrap();
-                let (mut reader, _writer) = crate::from_unix_stream(a, crate::StreamOptions::new());
-                (&b).write_all(b"ping").unwrap();
-                assert_eq!(reader.read(1024).await.unwrap(), b"ping");
-                let cx = &mut Context::from_waker(Waker::noop());
-                // Nothing more to read: the read waits, and holds no memory meanwhile.
-                assert!(reader.poll_read_up_to(cx, 1024).is_pending());
-                assert_eq!(reader.buf.data.capacity(), 0);
-                (&b).write_all(b"pong").unwrap();
-                assert_eq!(reader.read(1024).await.unwrap(), b"pong");
-                drop(b);
-                assert_eq!(reader.read(1024).await.unwrap(), b"");
-                assert_eq!(reader.buf.data.capacity(), 0);
+        let (reader, writer) = event_loop
+            .run_until_complete(async move {
+                let ours = tulip_reactor::net::TcpStream::from_std(ours).unwrap();
+                crate::from_tcp_stream(ours, crate::StreamOptions::new())
             })
             .unwrap();
+        event_loop.run_until_complete(test(reader, peer)).unwrap();
+        drop(writer);
+    }
+
+    #[test]
+    fn an_idle_reader_holds_no_buffer() {
+        with_reader(|mut reader, peer| async move {
+            (&peer).write_all(b"ping").unwrap();
+            assert_eq!(reader.read(1024).await.unwrap(), b"ping");
+            let cx = &mut Context::from_waker(Waker::noop());
+            // Nothing more to read: the read waits, and holds no memory meanwhile.
+            assert!(reader.poll_read_up_to(cx, 1024).is_pending());
+            assert_eq!(reader.buf.data.capacity(), 0);
+            (&peer).write_all(b"pong").unwrap();
+            assert_eq!(reader.read(1024).await.unwrap(), b"pong");
+            drop(peer);
+            assert_eq!(reader.read(1024).await.unwrap(), b"");
+            assert_eq!(reader.buf.data.capacity(), 0);
+        });
     }
 
     #[test]
     fn a_reader_emptied_by_partial_reads_holds_no_buffer_while_idle() {
-        use std::io::Write;
-        use std::task::Waker;
-        let event_loop = tulip_executor::EventLoop::new().unwrap();
-        event_loop
-            .run_until_complete(async {
-                let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-                let a = tulip_reactor::net::UnixStream::from_std(a).unwrap();
-                let (mut reader, _writer) = crate::from_unix_stream(a, crate::StreamOptions::new());
-                (&b).write_all(b"one\ntwo\n").unwrap();
-                // Two lines from one read: each taken by a copy, the buffer emptied.
-                assert_eq!(reader.readline().await.unwrap(), b"one\n");
-                assert_eq!(reader.readline().await.unwrap(), b"two\n");
-                let cx = &mut Context::from_waker(Waker::noop());
-                let mut offset = 0;
-                assert!(reader.poll_readline(cx, &mut offset).is_pending());
-                assert_eq!(reader.buf.data.capacity(), 0);
-                (&b).write_all(b"three\n").unwrap();
-                assert_eq!(reader.readline().await.unwrap(), b"three\n");
-            })
-            .unwrap();
+        with_reader(|mut reader, peer| async move {
+            (&peer).write_all(b"one\ntwo\n").unwrap();
+            // Two lines from one read: each taken by a copy, the buffer emptied.
+            assert_eq!(reader.readline().await.unwrap(), b"one\n");
+            assert_eq!(reader.readline().await.unwrap(), b"two\n");
+            let cx = &mut Context::from_waker(Waker::noop());
+            let mut offset = 0;
+            assert!(reader.poll_readline(cx, &mut offset).is_pending());
+            assert_eq!(reader.buf.data.capacity(), 0);
+            (&peer).write_all(b"three\n").unwrap();
+            assert_eq!(reader.readline().await.unwrap(), b"three\n");
+        });
     }
 
     #[test]

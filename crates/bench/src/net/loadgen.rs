@@ -148,6 +148,20 @@ pub(crate) fn echo_stream(target: &Target, scale: Scale) -> io::Result<f64> {
     Ok(received as f64 / 1e6 / elapsed.as_secs_f64())
 }
 
+/// Sends `byte` on `stream` and reads its echo back, checked (`workload` names the
+/// workload in the error).
+fn echo_one_byte(mut stream: &TcpStream, byte: u8, workload: &str) -> io::Result<()> {
+    stream.write_all(&[byte])?;
+    let mut echo = [0_u8; 1];
+    stream.read_exact(&mut echo)?;
+    if echo != [byte] {
+        return Err(io::Error::other(format!(
+            "{workload}: the echo differs from the byte sent"
+        )));
+    }
+    Ok(())
+}
+
 /// N3 connect_rate: `count` sequential connections, each sends 1 byte,
 /// reads the echo (checked) and closes (with a reset, leaving no TIME_WAIT
 /// behind). Connections per second.
@@ -155,14 +169,8 @@ pub(crate) fn connect_rate(target: &Target, scale: Scale) -> io::Result<f64> {
     let count = scale.pick(10_000_u32, 100);
     let start = Instant::now();
     for i in 0..count {
-        let mut stream = connect(target.addr)?;
-        let byte = [i as u8];
-        stream.write_all(&byte)?;
-        let mut echo = [0_u8; 1];
-        stream.read_exact(&mut echo)?;
-        if echo != byte {
-            return Err(io::Error::other("N3: the echo differs from the byte sent"));
-        }
+        let stream = connect(target.addr)?;
+        echo_one_byte(&stream, i as u8, "N3")?;
         // Close with a reset (SO_LINGER 0): an orderly close would leave each of the
         // 10,000 client sockets in TIME_WAIT for a minute, and tens of thousands of
         // them make every later connect search the port range (the figures of the
@@ -205,14 +213,8 @@ pub(crate) fn idle_conns(target: &Target, scale: Scale) -> io::Result<f64> {
     let before = rss_bytes_of(pid)?;
     let mut conns = Vec::with_capacity(count as usize);
     for i in 0..count {
-        let mut stream = connect(target.addr)?;
-        let byte = [i as u8];
-        stream.write_all(&byte)?;
-        let mut echo = [0_u8; 1];
-        stream.read_exact(&mut echo)?;
-        if echo != byte {
-            return Err(io::Error::other("M2: the echo differs from the byte sent"));
-        }
+        let stream = connect(target.addr)?;
+        echo_one_byte(&stream, i as u8, "M2")?;
         conns.push(stream);
     }
     thread::sleep(scale.pick(IDLE_SETTLE, IDLE_SETTLE / 10));

@@ -58,7 +58,8 @@ pub(crate) const N1: Entry = Entry {
          read/write_all and TCP_NODELAY set as tulip sets it, asyncio and uvloop run the same \
          handler as tulip in python3 (asyncio.start_server); mio_raw is a hand-written \
          edge-triggered echo server on one mio::Poll, the floor, not a peer; N1 runs 10 s, \
-         N2 5 s",
+         N2 5 s; N3's client closes each connection with a reset, so that no TIME_WAIT \
+         sockets pile up and slow the connects of the runtimes measured next",
     ),
     measure: Measure::Network(Network {
         load: loadgen::echo_rr,
