@@ -88,4 +88,7 @@ pub use crate::connect::{
     ConnectConfig, ConnectError, DEFAULT_HAPPY_EYEBALLS_DELAY, connect_tcp, connect_tcp_addrs,
     connect_unix, lookup_host,
 };
-pub use crate::server::{HandlerOutput, ServeError, ServeOptions, Server, serve_tcp, serve_unix};
+pub use crate::server::{
+    ClientControl, HandlerOutput, ServeError, ServeOptions, Server, serve_tcp,
+    serve_tcp_controlled, serve_unix, serve_unix_controlled,
+};

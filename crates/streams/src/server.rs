@@ -253,6 +253,8 @@ pub(crate) enum ClientHandle {
     Fd(OwnedFd),
     /// The connection the handler's reader and writer share.
     Streams(Weak<Connection>),
+    /// A connection that closes and aborts itself ([`serve_tcp_controlled`]).
+    Controlled(Weak<dyn ClientControl>),
 }
 
 impl ClientHandle {
@@ -282,7 +284,18 @@ impl ClientHandle {
                     let _ = conn.close();
                 }
             }
+            ClientHandle::Controlled(control) => {
+                if let Some(control) = control.upgrade() {
+                    control.close();
+                }
+            }
         }
+    }
+
+    /// Whether aborting the connection also cancels its handler's task (a controlled
+    /// connection ends its task itself, after telling its owner).
+    fn cancel_on_abort(&self) -> bool {
+        !matches!(self, ClientHandle::Controlled(_))
     }
 
     /// Prepares an abort: for TCP, `SO_LINGER` on, 0 s (closing the socket then resets
@@ -296,6 +309,12 @@ impl ClientHandle {
                 Some(conn) => conn.abort(tcp),
                 None => Ok(()),
             },
+            ClientHandle::Controlled(control) => {
+                if let Some(control) = control.upgrade() {
+                    control.abort();
+                }
+                Ok(())
+            }
         };
         if let Err(error) = result {
             tracing::debug!(%error, "could not set SO_LINGER to abort a connection");
@@ -470,10 +489,16 @@ impl Server {
             let mut clients = Vec::new();
             let mut tasks = Vec::new();
             for conn in state.conns.values_mut() {
+                let cancel = conn
+                    .client
+                    .as_ref()
+                    .is_none_or(ClientHandle::cancel_on_abort);
                 if let Some(client) = conn.client.take() {
                     clients.push((client, conn.tcp));
                 }
-                tasks.extend(conn.task.clone());
+                if cancel {
+                    tasks.extend(conn.task.clone());
+                }
             }
             (clients, tasks)
         };
@@ -564,6 +589,45 @@ where
 
     fn call(&self, (stream, peer): Self::Input) -> Fut {
         (self.0)(stream, peer)
+    }
+}
+
+/// A served connection that a [`Server`] closes and aborts through the connection
+/// itself, for servers made with [`serve_tcp_controlled`] and
+/// [`serve_unix_controlled`]: tulip-protocol's transports are served this way, so that
+/// `close_clients` flushes their buffers and `abort_clients` still ends with the
+/// protocol's `connection_lost`.
+pub trait ClientControl: Send + Sync + 'static {
+    /// [`Server::close_clients`]: closes the connection in order (what is buffered is
+    /// sent first).
+    fn close(&self);
+    /// [`Server::abort_clients`]: drops what is buffered and closes the connection at
+    /// once (for TCP, with a reset). The server does not cancel the handler's task: the
+    /// connection must make it end.
+    fn abort(&self);
+}
+
+/// [`serve_tcp_controlled`]'s and [`serve_unix_controlled`]'s handler: the raw stream
+/// and the peer's address, reached through the [`ClientControl`] the handler returns.
+struct ControlledHandler<H>(H);
+
+impl<L, H, Fut> Accept<L> for ControlledHandler<H>
+where
+    L: Listen,
+    H: Fn(L::Stream, L::Addr) -> (Fut, Weak<dyn ClientControl>) + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    type Input = Fut;
+    type Fut = Fut;
+
+    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Fut, Option<ClientHandle>) {
+        let (fut, control) = (self.0)(stream, peer);
+        (fut, Some(ClientHandle::Controlled(control)))
+    }
+
+    fn call(&self, fut: Fut) -> Fut {
+        fut
     }
 }
 
@@ -839,6 +903,87 @@ where
     serve_tcp_with(RawHandler(handler), host, port, options).await
 }
 
+/// [`serve_tcp`] for connections the server closes and aborts through the connection
+/// itself: `handler(stream, peer)` returns the connection's future (run as its task)
+/// and its [`ClientControl`], which [`Server::close_clients`] and
+/// [`Server::abort_clients`] call. No descriptor is duplicated.
+///
+/// `handler` is called on the accept loop, so it must not block (it builds the
+/// connection; the work belongs in the future).
+///
+/// # Errors
+///
+/// As [`serve_tcp`].
+///
+/// ```
+/// use std::sync::{Arc, Weak};
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use tulip_reactor::net::TcpStream;
+/// use tulip_streams::{ClientControl, ServeOptions, serve_tcp_controlled};
+///
+/// /// A connection that says goodbye when the server closes it.
+/// struct Polite {
+///     stream: TcpStream,
+///     closing: AtomicBool,
+/// }
+///
+/// impl ClientControl for Polite {
+///     fn close(&self) {
+///         self.closing.store(true, Ordering::Relaxed);
+///         let _ = self.stream.shutdown(std::net::Shutdown::Read);
+///     }
+///     fn abort(&self) {
+///         let _ = self.stream.shutdown(std::net::Shutdown::Both);
+///     }
+/// }
+///
+/// tulip_executor::EventLoop::new()?.run_until_complete(async {
+///     let server = serve_tcp_controlled(
+///         |stream: TcpStream, _peer| {
+///             let conn = Arc::new(Polite { stream, closing: AtomicBool::new(false) });
+///             let control = Arc::downgrade(&conn) as Weak<dyn ClientControl>;
+///             let run = async move {
+///                 let mut buf = [0; 64];
+///                 while conn.stream.read(&mut buf).await? > 0 {}
+///                 if conn.closing.load(Ordering::Relaxed) {
+///                     conn.stream.write_all(b"goodbye").await?;
+///                 }
+///                 Ok::<_, std::io::Error>(())
+///             };
+///             (run, control)
+///         },
+///         "127.0.0.1",
+///         0,
+///         ServeOptions::new(),
+///     )
+///     .await?;
+///     let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap()).await?;
+///     client.write_all(b"hello").await?;
+///     tulip_executor::sleep(std::time::Duration::from_millis(10)).await;
+///     server.close_clients();
+///     let mut buf = [0; 7];
+///     client.read(&mut buf).await?;
+///     assert_eq!(&buf, b"goodbye");
+///     server.close();
+///     server.wait_closed().await;
+///     Ok::<_, Box<dyn std::error::Error>>(())
+/// })??;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub async fn serve_tcp_controlled<H, Fut>(
+    handler: H,
+    host: &str,
+    port: u16,
+    options: ServeOptions,
+) -> io::Result<Server>
+where
+    H: Fn(TcpStream, SocketAddr) -> (Fut, Weak<dyn ClientControl>) + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    serve_tcp_with(ControlledHandler(handler), host, port, options).await
+}
+
 /// [`serve_tcp`] with any [`Accept`] (`start_server` hands streams to its handler).
 pub(crate) async fn serve_tcp_with<A: Accept<TcpListener>>(
     handler: A,
@@ -947,6 +1092,25 @@ where
     Fut::Output: HandlerOutput,
 {
     serve_unix_with(RawHandler(handler), path.as_ref(), options).await
+}
+
+/// [`serve_unix`] for connections the server closes and aborts through the
+/// connection itself (see [`serve_tcp_controlled`]).
+///
+/// # Errors
+///
+/// As [`serve_unix`].
+pub async fn serve_unix_controlled<H, Fut>(
+    handler: H,
+    path: impl AsRef<Path>,
+    options: ServeOptions,
+) -> io::Result<Server>
+where
+    H: Fn(UnixStream, UnixSocketAddr) -> (Fut, Weak<dyn ClientControl>) + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutput,
+{
+    serve_unix_with(ControlledHandler(handler), path.as_ref(), options).await
 }
 
 /// [`serve_unix`] with any [`Accept`] (`start_unix_server` hands streams to its
