@@ -2,7 +2,7 @@
 //!
 //! Each stop prints a heading naming the asyncio idea, then the example's
 //! output (see each example's source for the Python program it ports). All
-//! of them but the last four run on virtual time; those four use sockets on
+//! of them but the last six run on virtual time; those six use sockets on
 //! 127.0.0.1, so they run on the real clock, and briefly: the tour takes
 //! well under a second.
 //!
@@ -59,6 +59,8 @@ tour! {
     queue_producer_consumer => "asyncio.Queue: producer and consumers, maxsize, task_done and join",
     echo_streams => "streams: an echo server and client (open_connection, start_server, serve_forever)",
     echo_logging => "streams with logging: write_eof, reading until EOF, a clean shutdown",
+    echo_protocol => "protocols and transports: an echo server and client (loop.create_server, loop.create_connection)",
+    udp_echo => "datagram protocols: a UDP echo pair (loop.create_datagram_endpoint)",
     file_upload => "asyncio.Event with streams: a file-upload server",
     semaphore_http => "asyncio.Semaphore: at most ten HTTP requests in flight",
 }

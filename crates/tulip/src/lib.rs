@@ -83,6 +83,14 @@ pub mod net {
     pub use tulip_reactor::net::*;
 }
 
+/// asyncio's protocols and transports: `Protocol`, `BufferedProtocol`,
+/// `DatagramProtocol`, `Transport`, `create_server`, `create_connection`,
+/// `create_datagram_endpoint` (the `tulip-protocol` crate).
+pub mod protocol {
+    #[doc(inline)]
+    pub use tulip_protocol::*;
+}
+
 #[doc(inline)]
 pub use tulip_streams::{
     Server, StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,

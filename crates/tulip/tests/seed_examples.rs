@@ -27,6 +27,9 @@ mod condition_wait_for;
 #[path = "../../../examples/echo_logging.rs"]
 mod echo_logging;
 #[allow(dead_code)]
+#[path = "../../../examples/echo_protocol.rs"]
+mod echo_protocol;
+#[allow(dead_code)]
 #[path = "../../../examples/echo_streams.rs"]
 mod echo_streams;
 #[allow(dead_code)]
@@ -80,6 +83,9 @@ mod shield;
 #[allow(dead_code)]
 #[path = "../../../examples/taxi_simulation.rs"]
 mod taxi_simulation;
+#[allow(dead_code)]
+#[path = "../../../examples/udp_echo.rs"]
+mod udp_echo;
 #[allow(dead_code)]
 #[path = "../../../examples/wait_for_timeout.rs"]
 mod wait_for_timeout;
@@ -242,6 +248,16 @@ fn echo_streams() {
 #[test]
 fn echo_logging() {
     insta::assert_snapshot!(output(echo_logging::run));
+}
+
+#[test]
+fn echo_protocol() {
+    insta::assert_snapshot!(output(echo_protocol::run));
+}
+
+#[test]
+fn udp_echo() {
+    insta::assert_snapshot!(output(udp_echo::run));
 }
 
 #[test]
