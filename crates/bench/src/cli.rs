@@ -14,16 +14,17 @@ usage: tulip-bench [OPTIONS] [ID...]
 Runs the benchmark workloads (all of them when no ID is given) on tulip,
 tokio (current_thread), tokio (multi_thread, 2 workers) and smol, each
 measurement in a fresh child process, and prints the medians side by side.
-The network workloads (N1-N3, M2) also run Python's asyncio and uvloop
-(python3, skipped where missing) and mio_raw, a raw mio echo server that
-is the floor, not a peer.
+The network workloads (N1-N3, M2) also run tulip_protocol, tulip's
+protocol-based echo server (a second tulip column, with its own ratio),
+Python's asyncio and uvloop (python3, skipped where missing) and mio_raw,
+a raw mio echo server that is the floor, not a peer.
 An ID is a workload's id (E1), name (spawn_many) or both (E1_spawn_many).
 
 options:
   --list             print the workload ids and exit
   --reps N           repetitions per runtime, interleaved (default 5)
-  --runtimes A,B     only these runtimes (tulip, tokio_ct, tokio_mt, smol,
-                     asyncio, uvloop, mio_raw)
+  --runtimes A,B     only these runtimes (tulip, tulip_protocol, tokio_ct,
+                     tokio_mt, smol, asyncio, uvloop, mio_raw)
   --quick            tiny sizes, to check that everything runs; writes no
                      results.json unless --out is given
   --timeout SECS     kill a measurement that runs longer (default 300)
@@ -376,6 +377,7 @@ mod tests {
     #[test]
     fn new_runtime_names_parse() {
         for (name, runtime) in [
+            ("tulip_protocol", RuntimeId::TulipProtocol),
             ("asyncio", RuntimeId::Asyncio),
             ("uvloop", RuntimeId::Uvloop),
             ("mio_raw", RuntimeId::MioRaw),
@@ -389,7 +391,8 @@ mod tests {
             };
             assert_eq!(parsed, runtime);
         }
-        let Ok(Command::Suite(options)) = parse_str("--runtimes mio_raw,uvloop,tulip,asyncio N1")
+        let Ok(Command::Suite(options)) =
+            parse_str("--runtimes mio_raw,uvloop,tulip,asyncio,tulip_protocol N1")
         else {
             panic!("expected a suite");
         };
@@ -398,6 +401,7 @@ mod tests {
             options.runtimes,
             [
                 RuntimeId::Tulip,
+                RuntimeId::TulipProtocol,
                 RuntimeId::Asyncio,
                 RuntimeId::Uvloop,
                 RuntimeId::MioRaw

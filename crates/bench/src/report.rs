@@ -14,6 +14,8 @@ pub(crate) struct Row {
     pub(crate) entry: &'static Entry,
     /// The median per runtime, for the runtimes with at least one figure.
     pub(crate) medians: Vec<(RuntimeId, f64)>,
+    /// Every runtime that ran this workload, with or without a figure.
+    pub(crate) ran: Vec<RuntimeId>,
     /// The runtimes that could not run here (e.g. uvloop not installed),
     /// with the reason; not failures.
     pub(crate) unavailable: Vec<(RuntimeId, &'static str)>,
@@ -33,9 +35,11 @@ impl Row {
             .iter()
             .filter_map(|(runtime, values)| median(values).map(|m| (*runtime, m)))
             .collect();
+        let ran = samples.iter().map(|(runtime, _)| *runtime).collect();
         Row {
             entry,
             medians,
+            ran,
             unavailable,
             failures,
         }
@@ -75,10 +79,18 @@ impl Row {
 
     /// tulip against its best peer, oriented so that >= 1 means tulip is at
     /// least as good: tulip / best for higher-is-better units, best / tulip
-    /// for lower-is-better ones.
+    /// for lower-is-better ones. tulip is its streams server
+    /// ([`RuntimeId::Tulip`]); [`Row::protocol_ratio`] is its protocols'.
     pub(crate) fn ratio(&self) -> Option<f64> {
         let (_, best) = self.best_peer()?;
         self.tulip_against(best)
+    }
+
+    /// tulip's protocol-based server ([`RuntimeId::TulipProtocol`]) against
+    /// the same best peer, oriented as [`Row::ratio`].
+    pub(crate) fn protocol_ratio(&self) -> Option<f64> {
+        let (_, best) = self.best_peer()?;
+        self.against(RuntimeId::TulipProtocol, best)
     }
 
     /// tulip against the floor (`mio_raw`, the raw mio server), oriented
@@ -91,11 +103,17 @@ impl Row {
     /// tulip against `other`, oriented so that >= 1 means tulip is at
     /// least as good.
     fn tulip_against(&self, other: f64) -> Option<f64> {
-        let tulip = self.value(RuntimeId::Tulip)?;
+        self.against(RuntimeId::Tulip, other)
+    }
+
+    /// `runtime` against `other`, oriented so that >= 1 means `runtime` is
+    /// at least as good.
+    fn against(&self, runtime: RuntimeId, other: f64) -> Option<f64> {
+        let value = self.value(runtime)?;
         let ratio = if self.entry.unit.higher_is_better {
-            tulip / other
+            value / other
         } else {
-            other / tulip
+            other / value
         };
         ratio.is_finite().then_some(ratio)
     }
@@ -117,6 +135,9 @@ impl Row {
 
 /// The cell of a runtime that does not run a workload at all.
 const NOT_RUN: &str = "—";
+
+/// The header of tulip_protocol's ratio to the best peer.
+const PROTOCOL_RATIO: &str = "protocol ratio";
 
 /// The median of `values`, `None` if empty.
 pub(crate) fn median(values: &[f64]) -> Option<f64> {
@@ -145,16 +166,26 @@ pub(crate) fn format_value(value: f64) -> String {
 /// The results table, in Markdown, with the notes of the workloads shown
 /// and any failures under it.
 ///
-/// Columns: tulip and its peers, the best peer and the ratio to it, then
-/// the floor (`mio_raw`, not a peer) and tulip's ratio to it.
+/// Columns: tulip (its streams server), tulip_protocol (its protocols'
+/// server, only if it ran) and its peers, the best peer and the ratio to
+/// it, the protocol ratio (tulip_protocol to the best peer, only if it
+/// ran), then the floor (`mio_raw`, not a peer) and tulip's ratio to it.
 pub(crate) fn table(rows: &[Row], reps: usize) -> String {
+    let with_protocol = rows
+        .iter()
+        .any(|row| row.ran.contains(&RuntimeId::TulipProtocol));
     let shown: Vec<RuntimeId> = RuntimeId::ALL
         .into_iter()
         .filter(|&runtime| runtime != RuntimeId::MioRaw)
+        .filter(|&runtime| with_protocol || runtime != RuntimeId::TulipProtocol)
         .collect();
     let mut header = vec!["id", "workload", "unit"];
     header.extend(shown.iter().map(|runtime| runtime.name()));
-    header.extend(["best peer", "ratio", RuntimeId::MioRaw.name(), "vs floor"]);
+    header.extend(["best peer", "ratio"]);
+    if with_protocol {
+        header.push(PROTOCOL_RATIO);
+    }
+    header.extend([RuntimeId::MioRaw.name(), "vs floor"]);
     let text_columns = ["id", "workload", "unit", "best peer"];
     let mut lines: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     let ratio_cell =
@@ -172,6 +203,13 @@ pub(crate) fn table(rows: &[Row], reps: usize) -> String {
                 .to_owned(),
         );
         cells.push(ratio_cell(row.ratio()));
+        if with_protocol {
+            cells.push(if row.entry.applies_to(RuntimeId::TulipProtocol) {
+                ratio_cell(row.protocol_ratio())
+            } else {
+                NOT_RUN.to_owned()
+            });
+        }
         cells.push(row.cell(RuntimeId::MioRaw));
         cells.push(if row.entry.applies_to(RuntimeId::MioRaw) {
             ratio_cell(row.vs_floor())
@@ -223,6 +261,20 @@ pub(crate) fn table(rows: &[Row], reps: usize) -> String {
         "Medians of {reps} interleaved repetitions, each in a fresh process. \
          ratio >= 1.00: tulip is at least as good as its best peer."
     );
+    if with_protocol {
+        let _ = writeln!(
+            out,
+            "tulip_protocol is tulip too, never a peer: its protocol-based echo server \
+             (tulip_protocol::create_server with asyncio's echo Protocol: data_received writes \
+             the bytes back with Transport::write, no drain; eof_received returns false, so \
+             the transport closes) on the same event loop, pinned and loaded as the others; \
+             network workloads only. Its transport reads up to 256 KiB (asyncio's max_size) \
+             into one buffer per thread whatever the workload's read size, so an idle \
+             connection (M2) holds no read buffer. The tulip column is its streams-based \
+             server. ratio is tulip against the best peer; protocol ratio is tulip_protocol \
+             against the same best peer, oriented the same way."
+        );
+    }
     if rows
         .iter()
         .any(|row| row.entry.applies_to(RuntimeId::MioRaw))
@@ -273,6 +325,8 @@ pub(crate) fn json(rows: &[Row]) -> Value {
                 "peers": peers,
                 "best_peer": row.best_peer().map(|(runtime, _)| runtime.name()),
                 "ratio": row.ratio(),
+                "tulip_protocol": row.value(RuntimeId::TulipProtocol),
+                "protocol_ratio": row.protocol_ratio(),
                 "floor": row.value(RuntimeId::MioRaw),
                 "vs_floor": row.vs_floor(),
                 "unavailable": unavailable,
@@ -383,6 +437,79 @@ mod tests {
         assert_eq!(json[0]["vs_floor"], 0.25);
         assert!(json[0]["peers"].get("mio_raw").is_none());
         assert_eq!(json[0]["best_peer"], Value::Null);
+    }
+
+    #[test]
+    fn tulip_protocol_is_a_tulip_column_with_its_own_ratio() {
+        let n1 = row(
+            "N1",
+            &[
+                (RuntimeId::Tulip, &[90.0]),
+                (RuntimeId::TulipProtocol, &[110.0, 120.0, 130.0]),
+                (RuntimeId::TokioCt, &[100.0]),
+                (RuntimeId::MioRaw, &[200.0]),
+            ],
+        );
+        // Faster than every peer, yet never the best peer.
+        assert_eq!(n1.best_peer(), Some((RuntimeId::TokioCt, 100.0)));
+        assert!((n1.ratio().unwrap() - 0.9).abs() < 1e-12);
+        assert!((n1.protocol_ratio().unwrap() - 1.2).abs() < 1e-12);
+        // vs floor stays the streams server's.
+        assert!((n1.vs_floor().unwrap() - 0.45).abs() < 1e-12);
+        let e1 = row("E1", &[(RuntimeId::Tulip, &[1.0])]);
+        let table = table(&[n1, e1], 3);
+        let header = table.lines().next().unwrap();
+        assert!(
+            header.contains("| tulip | tulip_protocol | tokio_ct |"),
+            "{table}"
+        );
+        assert!(header.contains("| ratio | protocol ratio |"), "{table}");
+        let n1_line = table.lines().find(|line| line.starts_with("| N1")).unwrap();
+        assert!(n1_line.contains(" 120 |"), "{table}");
+        assert!(n1_line.contains(" 1.20 |"), "{table}");
+        // The in-process row: tulip_protocol and its ratio do not run it.
+        let e1_line = table.lines().find(|line| line.starts_with("| E1")).unwrap();
+        assert_eq!(e1_line.matches('—').count(), 6, "{table}");
+        assert!(
+            table.contains("protocol ratio is tulip_protocol"),
+            "{table}"
+        );
+
+        let json = json(&[row(
+            "M2",
+            &[
+                (RuntimeId::Tulip, &[1000.0]),
+                (RuntimeId::TulipProtocol, &[800.0]),
+                (RuntimeId::Smol, &[1600.0]),
+            ],
+        )]);
+        assert_eq!(json[0]["tulip"], 1000.0);
+        assert_eq!(json[0]["tulip_protocol"], 800.0);
+        assert!(json[0]["peers"].get("tulip_protocol").is_none());
+        assert_eq!(json[0]["best_peer"], "smol");
+        // Lower is better: the best peer over tulip_protocol.
+        assert_eq!(json[0]["ratio"], 1.6);
+        assert_eq!(json[0]["protocol_ratio"], 2.0);
+    }
+
+    #[test]
+    fn no_protocol_column_unless_tulip_protocol_ran() {
+        let n1 = row(
+            "N1",
+            &[(RuntimeId::Tulip, &[90.0]), (RuntimeId::TokioCt, &[100.0])],
+        );
+        assert_eq!(n1.protocol_ratio(), None);
+        let table = table(&[n1], 1);
+        assert!(!table.contains("tulip_protocol"), "{table}");
+        assert!(!table.contains("protocol ratio"), "{table}");
+        // It ran but every measurement failed: the column shows, with "-".
+        let mut failed = row("N2", &[(RuntimeId::Tulip, &[900.0])]);
+        failed.ran.push(RuntimeId::TulipProtocol);
+        let table = super::table(&[failed], 1);
+        assert!(table.contains("| tulip_protocol |"), "{table}");
+        let json = json(&[row("N2", &[(RuntimeId::Tulip, &[900.0])])]);
+        assert!(json[0]["tulip_protocol"].is_null());
+        assert!(json[0]["protocol_ratio"].is_null());
     }
 
     #[test]

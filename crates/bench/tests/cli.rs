@@ -64,11 +64,14 @@ fn quick_suite_runs_children_and_writes_json() {
         }
         let best = row["best_peer"].as_str().unwrap();
         assert!(["tokio_ct", "tokio_mt", "smol"].contains(&best), "{row}");
-        // The Python peers and the floor run network workloads only.
-        for server_only in ["asyncio", "uvloop", "mio_raw"] {
+        // tulip_protocol, the Python peers and the floor run network
+        // workloads only.
+        for server_only in ["tulip_protocol", "asyncio", "uvloop", "mio_raw"] {
             assert!(row["peers"].get(server_only).is_none(), "{row}");
         }
         assert!(row["floor"].is_null(), "{row}");
+        assert!(row["tulip_protocol"].is_null(), "{row}");
+        assert!(row["protocol_ratio"].is_null(), "{row}");
         assert!(row["unavailable"].as_object().unwrap().is_empty(), "{row}");
     }
 }
@@ -90,6 +93,10 @@ fn quick_network_suite_runs_server_and_load_generator_children() {
     assert!(stdout.contains("Note N1–N3"), "{stdout}");
     assert!(stdout.contains("| mio_raw |"), "{stdout}");
     assert!(stdout.contains("| vs floor |"), "{stdout}");
+    // tulip's protocol server ran (every runtime does by default): its
+    // column and its ratio.
+    assert!(stdout.contains("| tulip_protocol |"), "{stdout}");
+    assert!(stdout.contains("| protocol ratio |"), "{stdout}");
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -98,9 +105,11 @@ fn quick_network_suite_runs_server_and_load_generator_children() {
     let ids: Vec<_> = rows.iter().map(|row| row["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["N3", "N1", "M2"]);
     for row in rows {
-        // The floor is never a peer.
-        assert!(row["peers"].get("mio_raw").is_none(), "{row}");
-        assert_ne!(row["best_peer"], "mio_raw", "{row}");
+        // The floor and tulip's protocol server are never peers.
+        for not_a_peer in ["mio_raw", "tulip_protocol"] {
+            assert!(row["peers"].get(not_a_peer).is_none(), "{row}");
+            assert_ne!(row["best_peer"], not_a_peer, "{row}");
+        }
         // The Python peers either ran or are reported unavailable (a
         // fresh machine has no uvloop); never a failure.
         for python in ["asyncio", "uvloop"] {
@@ -114,12 +123,15 @@ fn quick_network_suite_runs_server_and_load_generator_children() {
             // at 50 connections).
             assert_eq!(row["higher_is_better"], false, "{row}");
             assert!(row["tulip"].is_number(), "{row}");
+            assert!(row["tulip_protocol"].is_number(), "{row}");
             assert!(row["floor"].is_number(), "{row}");
             continue;
         }
         assert_eq!(row["higher_is_better"], true, "{row}");
         assert!(row["tulip"].as_f64().unwrap() > 0.0, "{row}");
         assert!(row["ratio"].is_number(), "{row}");
+        assert!(row["tulip_protocol"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["protocol_ratio"].is_number(), "{row}");
         assert!(row["floor"].as_f64().unwrap() > 0.0, "{row}");
         assert!(row["vs_floor"].is_number(), "{row}");
         for peer in ["tokio_ct", "tokio_mt", "smol"] {

@@ -1,7 +1,8 @@
 //! The network workloads (N1–N3, M2): one echo server per runtime
-//! ([`servers`]; the Python peers in [`python`], the raw mio floor in
-//! [`mio_raw`]) and one load generator used unchanged against all of them
-//! ([`loadgen`]), each in its own process.
+//! ([`servers`], with tulip's two: streams and protocols; the Python
+//! peers in [`python`], the raw mio floor in [`mio_raw`]) and one load
+//! generator used unchanged against all of them ([`loadgen`]), each in
+//! its own process.
 //!
 //! The parent starts the server child (`--serve RUNTIME --read-size N`,
 //! or `python3 -c SCRIPT KIND N` for a Python peer, pinned to CPU 0),
@@ -232,6 +233,50 @@ mod tests {
     fn network_workloads_complete_on_tulip() {
         all_complete_on(RuntimeId::Tulip);
     }
+
+    #[test]
+    fn network_workloads_complete_on_tulip_protocol() {
+        all_complete_on(RuntimeId::TulipProtocol);
+    }
+
+    /// tulip's echo protocol must echo exactly what it gets, also when its
+    /// writes outrun the client: 4 MiB streamed on one connection, the
+    /// client starting to read the echo only after a pause, so the
+    /// transport's buffer fills; then the client's EOF must close the
+    /// connection once everything is sent back.
+    #[test]
+    fn tulip_protocol_echoes_under_back_pressure_and_closes_on_eof() {
+        use std::io::Read;
+        let network = Network {
+            load: |target, _| {
+                let mut stream = std::net::TcpStream::connect(target.addr)?;
+                stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+                let sent: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
+                let mut writer = stream.try_clone()?;
+                let data = sent.clone();
+                let writing = thread::spawn(move || {
+                    writer.write_all(&data)?;
+                    writer.shutdown(std::net::Shutdown::Write)
+                });
+                thread::sleep(std::time::Duration::from_millis(50));
+                let mut back = Vec::new();
+                stream.read_to_end(&mut back)?;
+                writing
+                    .join()
+                    .map_err(|_| io::Error::other("writer panicked"))??;
+                assert!(back == sent, "the echo differs");
+                Ok(1.0)
+            },
+            read_size: READ_SIZE_IGNORED,
+        };
+        assert_eq!(
+            measure_in_process(network, RuntimeId::TulipProtocol, Scale::Tiny).unwrap(),
+            1.0
+        );
+    }
+
+    /// The protocol server has no read size; any will do.
+    const READ_SIZE_IGNORED: usize = 1;
 
     #[test]
     fn network_workloads_complete_on_tokio_ct() {

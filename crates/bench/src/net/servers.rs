@@ -1,6 +1,8 @@
 //! Each runtime's idiomatic TCP echo server on `127.0.0.1:0`: read up to
 //! `read_size` bytes (64 KiB, or 1 KiB for M2), write it all back, until
-//! the client closes.
+//! the client closes. tulip has two: its streams (`tulip`) and its
+//! protocols (`tulip_protocol`, whose transport reads up to asyncio's
+//! 256 KiB into one buffer per thread, whatever `read_size` says).
 //!
 //! Every server reports its address through `bound` once it listens, and
 //! runs until `stop` is closed (every sender dropped), then returns. The
@@ -14,6 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tulip::{StreamReader, StreamWriter};
+use tulip_protocol::{BaseProtocol, Protocol, Transport};
 
 use super::{Target, python};
 use crate::rt::{Rt, RuntimeId};
@@ -36,6 +39,7 @@ pub(crate) fn serve(
 ) -> io::Result<()> {
     match runtime {
         RuntimeId::Tulip => serve_tulip(read_size, here(bound), stop),
+        RuntimeId::TulipProtocol => serve_tulip_protocol(here(bound), stop),
         RuntimeId::TokioCt => {
             serve_tokio::<crate::rt::tokio::TokioCt>(read_size, here(bound), stop)
         }
@@ -145,6 +149,62 @@ fn serve_tulip(
                 0,
             )
             .await?;
+            let addr = server
+                .local_addrs()
+                .first()
+                .and_then(|addr| addr.as_inet())
+                .ok_or_else(|| io::Error::other("the server has no IP address"))?;
+            bound(addr);
+            let _ = stop.recv().await;
+            server.close();
+            Ok(())
+        })
+        .map_err(io::Error::other)?
+}
+
+/// asyncio's echo protocol: what arrives is written back as it comes, and
+/// the peer's EOF closes the transport (after it has sent what it holds).
+#[derive(Default)]
+struct EchoProtocol {
+    /// Set by `connection_made`.
+    transport: Option<Transport>,
+}
+
+impl BaseProtocol for EchoProtocol {
+    type Transport = Transport;
+
+    fn connection_made(&mut self, transport: &Transport) {
+        self.transport = Some(transport.clone());
+    }
+}
+
+impl Protocol for EchoProtocol {
+    fn data_received(&mut self, data: &[u8]) {
+        if let Some(transport) = &self.transport {
+            transport.write(data);
+        }
+    }
+
+    fn eof_received(&mut self) -> bool {
+        // Not kept half-open: the transport closes once its buffer is sent.
+        false
+    }
+}
+
+/// tulip's protocols: `tulip_protocol::create_server(EchoProtocol::default,
+/// "127.0.0.1", 0)` on tulip's event loop. There is no read size to pass:
+/// the transport reads up to 256 KiB (asyncio's `max_size`) into one
+/// buffer per thread and lends `data_received` the bytes, so an idle
+/// connection holds none.
+fn serve_tulip_protocol(
+    bound: impl FnOnce(SocketAddr) + Send + 'static,
+    stop: async_channel::Receiver<()>,
+) -> io::Result<()> {
+    let event_loop = tulip::EventLoop::new()?;
+    event_loop
+        .run_until_complete(async move {
+            let server =
+                tulip_protocol::create_server(EchoProtocol::default, "127.0.0.1", 0).await?;
             let addr = server
                 .local_addrs()
                 .first()

@@ -109,12 +109,17 @@ pub(crate) trait AsyncEvent: Send + Sync + 'static {
     fn wait(&self) -> impl Future<Output = ()> + Send + '_;
 }
 
-/// The runtimes the harness knows, in table order: tulip first, then its
-/// peers (the Rust ones, then the Python ones), then the floor.
+/// The runtimes the harness knows, in table order: tulip first (its
+/// streams, then its protocols), then its peers (the Rust ones, then the
+/// Python ones), then the floor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum RuntimeId {
     /// tulip's single-threaded event loop.
     Tulip,
+    /// tulip's protocol-based echo server (`tulip_protocol::create_server`
+    /// with an echo `Protocol`) on the same loop: network workloads only,
+    /// another tulip column, never a peer.
+    TulipProtocol,
     /// tokio's `current_thread` runtime.
     TokioCt,
     /// tokio's `multi_thread` runtime with 2 workers.
@@ -139,14 +144,18 @@ pub(crate) enum RuntimeKind {
     Rust,
     /// A Python event loop in a `python3` child: network workloads only.
     Python,
+    /// tulip's protocol-based echo server: network workloads only, never a
+    /// peer (it is tulip).
+    TulipServer,
     /// The raw mio server: network workloads only, never a peer.
     Floor,
 }
 
 impl RuntimeId {
     /// Every runtime, in table order.
-    pub(crate) const ALL: [RuntimeId; 7] = [
+    pub(crate) const ALL: [RuntimeId; 8] = [
         RuntimeId::Tulip,
+        RuntimeId::TulipProtocol,
         RuntimeId::TokioCt,
         RuntimeId::TokioMt,
         RuntimeId::Smol,
@@ -159,6 +168,7 @@ impl RuntimeId {
     pub(crate) const fn name(self) -> &'static str {
         match self {
             RuntimeId::Tulip => "tulip",
+            RuntimeId::TulipProtocol => "tulip_protocol",
             RuntimeId::TokioCt => "tokio_ct",
             RuntimeId::TokioMt => "tokio_mt",
             RuntimeId::Smol => "smol",
@@ -185,13 +195,18 @@ impl RuntimeId {
                 RuntimeKind::Rust
             }
             RuntimeId::Asyncio | RuntimeId::Uvloop => RuntimeKind::Python,
+            RuntimeId::TulipProtocol => RuntimeKind::TulipServer,
             RuntimeId::MioRaw => RuntimeKind::Floor,
         }
     }
 
-    /// Whether this runtime is one of tulip's peers (the floor is not).
+    /// Whether this runtime is one of tulip's peers (tulip's own columns
+    /// and the floor are not).
     pub(crate) const fn is_peer(self) -> bool {
-        !matches!(self, RuntimeId::Tulip | RuntimeId::MioRaw)
+        !matches!(
+            self,
+            RuntimeId::Tulip | RuntimeId::TulipProtocol | RuntimeId::MioRaw
+        )
     }
 }
 

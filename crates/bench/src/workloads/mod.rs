@@ -139,7 +139,8 @@ impl Entry {
 
     /// Whether `runtime` runs this workload at all: network workloads run
     /// on every runtime, in-process ones only on the Rust runtimes behind
-    /// [`Rt`] (the Python peers and the raw mio floor are servers only).
+    /// [`Rt`] (tulip's protocol server, the Python peers and the raw mio
+    /// floor are servers only).
     pub(crate) fn applies_to(&self, runtime: RuntimeId) -> bool {
         match self.measure {
             Measure::InProcess(_) => runtime.kind() == RuntimeKind::Rust,
@@ -166,7 +167,9 @@ fn measure_on<W: Workload>(runtime: RuntimeId, scale: Scale) -> Option<f64> {
         RuntimeId::TokioCt => Some(W::measure::<rt::tokio::TokioCt>(scale)),
         RuntimeId::TokioMt => Some(W::measure::<rt::tokio::TokioMt>(scale)),
         RuntimeId::Smol => Some(W::measure::<rt::smol::Smol>(scale)),
-        RuntimeId::Asyncio | RuntimeId::Uvloop | RuntimeId::MioRaw => None,
+        RuntimeId::TulipProtocol | RuntimeId::Asyncio | RuntimeId::Uvloop | RuntimeId::MioRaw => {
+            None
+        }
     }
 }
 
@@ -221,7 +224,12 @@ mod tests {
     #[test]
     fn servers_only_runtimes_skip_in_process_workloads() {
         for entry in ALL {
-            for runtime in [RuntimeId::Asyncio, RuntimeId::Uvloop, RuntimeId::MioRaw] {
+            for runtime in [
+                RuntimeId::TulipProtocol,
+                RuntimeId::Asyncio,
+                RuntimeId::Uvloop,
+                RuntimeId::MioRaw,
+            ] {
                 match entry.measure {
                     Measure::InProcess(measure) => {
                         assert!(!entry.applies_to(runtime), "{}", entry.id);
