@@ -256,11 +256,23 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
                 return Poll::Pending;
             }
             drop(st);
-            reads += 1;
             let io = &self.transport.shared.io;
+            // Waits for readiness before lending the protocol: after a short read this
+            // costs no system call, and a buffered protocol is asked for memory only
+            // when there is something to read.
+            if io.poll_read_ready(cx).is_pending() {
+                read_blocked = true;
+                continue;
+            }
+            reads += 1;
             let outcome = self.cell.call(|p| p.receive(io, cx));
             match self.check(<P as sealed::Receive<K>>::CALLBACK, outcome) {
-                None | Some(ReadOutcome::Data) => {}
+                None => {}
+                Some(ReadOutcome::Data) => {
+                    // Most reads empty the socket: finding out here spares a turn of
+                    // the loop (and its lock) before waiting.
+                    read_blocked = io.poll_read_ready(cx).is_pending();
+                }
                 Some(ReadOutcome::Pending) => read_blocked = true,
                 Some(ReadOutcome::Failed(error)) => self.transport.shared.lock().fail(error),
                 Some(ReadOutcome::Eof) => {

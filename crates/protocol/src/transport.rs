@@ -202,6 +202,14 @@ pub enum Io {
 }
 
 impl Io {
+    /// Ready unless a short read emptied the socket since its last event (TCP).
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Io::Tcp(s) => s.poll_read_ready(cx),
+            Io::Unix(s) => s.poll_read_ready(cx),
+        }
+    }
+
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -377,6 +385,7 @@ impl Shared {
         self.peer.clone()
     }
 
+    #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()

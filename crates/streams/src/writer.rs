@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker, ready};
 
@@ -58,6 +60,37 @@ struct Shared {
     /// writer is used off a running loop.
     handle: Option<Handle>,
     state: Mutex<State>,
+    /// Whether `drain` would have to look into the state (paused, or failed): kept by
+    /// every unlock, so that the common `drain` (nothing to wait for) takes no lock.
+    drain_needs_state: AtomicBool,
+}
+
+/// The state, locked; unlocking it records whether `drain` needs to look at it.
+struct StateGuard<'a> {
+    guard: MutexGuard<'a, State>,
+    drain_needs_state: &'a AtomicBool,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let needs = self.guard.paused || self.guard.error.is_some();
+        if needs != self.drain_needs_state.load(Ordering::Relaxed) {
+            self.drain_needs_state.store(needs, Ordering::Release);
+        }
+    }
 }
 
 struct State {
@@ -120,6 +153,7 @@ impl StreamWriter {
             shared: Arc::new(Shared {
                 conn,
                 handle: Handle::current().ok(),
+                drain_needs_state: AtomicBool::new(false),
                 state: Mutex::new(State {
                     buf: VecDeque::new(),
                     flushing: false,
@@ -256,6 +290,12 @@ impl StreamWriter {
     /// [`WriteError::NoRunningLoop`] if the buffer must be sent but no loop can run the
     /// background task.
     pub async fn drain(&self) -> Result<(), WriteError> {
+        if !self.shared.drain_needs_state.load(Ordering::Acquire)
+            && self.shared.conn.read_error().is_none()
+        {
+            // Neither paused nor failed: nothing to wait for.
+            return Ok(());
+        }
         poll_fn(|cx| self.shared.poll_wait(cx, |st| !st.paused)).await
     }
 
@@ -419,14 +459,18 @@ impl fmt::Debug for StreamWriter {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+    #[inline]
+    fn lock(&self) -> StateGuard<'_> {
+        StateGuard {
+            guard: lock(&self.state),
+            drain_needs_state: &self.drain_needs_state,
+        }
     }
 
     /// Gets the buffer sent: starts the flusher if there are bytes and none runs, or,
     /// with nothing left to send, carries out a requested `write_eof` or `close`.
     /// Returns whether a flusher runs (false if it could not be spawned).
-    fn kick(self: &Arc<Self>, mut st: MutexGuard<'_, State>) -> bool {
+    fn kick(self: &Arc<Self>, mut st: StateGuard<'_>) -> bool {
         if st.flushing {
             return true;
         }
