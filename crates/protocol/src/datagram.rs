@@ -14,9 +14,9 @@ use tulip_streams::lookup_host;
 
 use crate::cell::{Panicked, ProtocolCell, ProtocolRef};
 use crate::error::{ProtocolFailure, TransportError};
-use crate::protocol::{BaseProtocol, DatagramProtocol};
+use crate::flow::{DriverWake, WaterMarks, tell_writing};
+use crate::protocol::DatagramProtocol;
 use crate::scratch::with_scratch;
-use crate::transport::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 
 /// Where a datagram endpoint is bound and, optionally, connected (the arguments of
 /// asyncio's `create_datagram_endpoint`).
@@ -232,7 +232,7 @@ impl DatagramTransport {
         let mut st = self.shared.lock();
         if !st.is_closing() {
             st.closing = true;
-            st.wake_driver();
+            st.driver.wake();
         }
     }
 
@@ -243,7 +243,7 @@ impl DatagramTransport {
         if !st.lost && !st.aborted {
             st.aborted = true;
             st.clear_queue();
-            st.wake_driver();
+            st.driver.wake();
         }
     }
 
@@ -292,21 +292,16 @@ impl DatagramTransport {
     ///
     /// [`TransportError::InvalidLimits`] if `low > high`.
     pub fn set_write_buffer_limits(&self, high: usize, low: usize) -> Result<(), TransportError> {
-        if low > high {
-            return Err(TransportError::InvalidLimits { high, low });
-        }
         let mut st = self.shared.lock();
-        st.high = high;
-        st.low = low;
-        st.update_pause();
-        st.wake_driver();
+        let buffered = st.queued_bytes;
+        st.marks.set(high, low, buffered)?;
+        st.driver.wake();
         Ok(())
     }
 
     /// The queue's `(high, low)` water marks.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
-        let st = self.shared.lock();
-        (st.high, st.low)
+        self.shared.lock().marks.get()
     }
 }
 
@@ -334,9 +329,7 @@ type Queued = (Vec<u8>, Option<SocketAddr>);
 struct DatagramState {
     queue: VecDeque<Queued>,
     queued_bytes: usize,
-    high: usize,
-    low: usize,
-    over_high: bool,
+    marks: WaterMarks,
     /// Send and receive errors, for `error_received`.
     errors: VecDeque<io::Error>,
     /// Why the transport ended, for `connection_lost` (a protocol's panic).
@@ -344,8 +337,7 @@ struct DatagramState {
     closing: bool,
     aborted: bool,
     lost: bool,
-    driving: bool,
-    driver: Option<Waker>,
+    driver: DriverWake,
     ignored_sends: u64,
 }
 
@@ -354,16 +346,13 @@ impl DatagramState {
         DatagramState {
             queue: VecDeque::new(),
             queued_bytes: 0,
-            high: DEFAULT_HIGH_WATER,
-            low: DEFAULT_LOW_WATER,
-            over_high: false,
+            marks: WaterMarks::new(),
             errors: VecDeque::new(),
             fatal: None,
             closing: false,
             aborted: false,
             lost: false,
-            driving: false,
-            driver: None,
+            driver: DriverWake::default(),
             ignored_sends: 0,
         }
     }
@@ -372,20 +361,9 @@ impl DatagramState {
         self.closing || self.aborted || self.lost
     }
 
-    fn wake_driver(&mut self) {
-        if !self.driving
-            && let Some(waker) = &self.driver
-        {
-            waker.wake_by_ref();
-        }
-    }
-
     fn update_pause(&mut self) {
-        if self.queued_bytes > self.high {
-            self.over_high = true;
-        } else if self.queued_bytes <= self.low {
-            self.over_high = false;
-        }
+        let buffered = self.queued_bytes;
+        self.marks.update(buffered);
     }
 
     fn clear_queue(&mut self) {
@@ -400,7 +378,7 @@ impl DatagramState {
         if self.errors.len() < MAX_PENDING_ERRORS {
             self.errors.push_back(error);
         }
-        self.wake_driver();
+        self.driver.wake();
     }
 }
 
@@ -435,7 +413,7 @@ impl DatagramShared {
         st.queue.push_back((data.to_vec(), target));
         st.queued_bytes += data.len();
         st.update_pause();
-        st.wake_driver();
+        st.driver.wake();
     }
 
     fn poll_send(
@@ -525,12 +503,12 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
         let mut receive_blocked = false;
         loop {
             let mut st = self.transport.shared.lock();
-            st.driving = true;
+            st.driver.start();
             if st.aborted || (st.closing && st.queue.is_empty()) {
                 if self.ending {
                     let error = st.fatal.take();
                     st.lost = true;
-                    st.driver = None;
+                    st.driver.stop();
                     st.errors.clear();
                     drop(st);
                     self.done = true;
@@ -540,7 +518,7 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
                     return Poll::Ready(());
                 }
                 self.ending = true;
-                st.driving = false;
+                st.driver.pause();
                 drop(st);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
@@ -551,14 +529,10 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
                 self.check("error_received", result);
                 continue;
             }
-            if st.over_high != self.writing_paused {
-                self.writing_paused = st.over_high;
+            if st.marks.over_high != self.writing_paused {
+                self.writing_paused = st.marks.over_high;
                 drop(st);
-                let result = if self.writing_paused {
-                    self.cell.call(BaseProtocol::pause_writing)
-                } else {
-                    self.cell.call(BaseProtocol::resume_writing)
-                };
+                let result = tell_writing(&self.cell, self.writing_paused);
                 self.check("pause_writing or resume_writing", result);
                 continue;
             }
@@ -567,10 +541,7 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
             }
             let can_receive = !receive_blocked && !st.closing;
             if !can_receive || receives == RECEIVES_PER_RUN {
-                st.driving = false;
-                if !st.driver.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    st.driver = Some(cx.waker().clone());
-                }
+                st.driver.wait(cx);
                 drop(st);
                 if can_receive {
                     cx.waker().wake_by_ref();
@@ -621,7 +592,7 @@ impl<P: DatagramProtocol> Drop for DatagramDriver<P> {
         {
             let mut st = self.shared().lock();
             st.lost = true;
-            st.driver = None;
+            st.driver.stop();
             st.clear_queue();
         }
         let error = io::Error::from(io::ErrorKind::ConnectionAborted);

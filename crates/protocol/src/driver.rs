@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 
 use crate::cell::{Panicked, ProtocolCell};
 use crate::error::ProtocolFailure;
+use crate::flow::tell_writing;
 use crate::protocol::{BaseProtocol, BufferedProtocol, Protocol};
 use crate::scratch::{READ_SIZE, with_scratch};
 use crate::transport::{Io, Shared, Transport};
@@ -190,7 +191,7 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
         let (error, reset) = {
             let mut st = self.shared().lock();
             st.lost = true;
-            st.driver = None;
+            st.driver.stop();
             (st.error.take(), st.reset)
         };
         if !reset {
@@ -213,17 +214,13 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
         let mut read_blocked = false;
         loop {
             let mut st = self.transport.shared.lock();
-            st.driving = true;
+            st.driver.start();
             // Flow control first: a closing transport resumes its protocol before it
             // reports the loss, as asyncio does (an aborted one does not).
-            if !st.aborted && st.over_high != self.writing_paused {
-                self.writing_paused = st.over_high;
+            if !st.aborted && st.marks.over_high != self.writing_paused {
+                self.writing_paused = st.marks.over_high;
                 drop(st);
-                let result = if self.writing_paused {
-                    self.cell.call(BaseProtocol::pause_writing)
-                } else {
-                    self.cell.call(BaseProtocol::resume_writing)
-                };
+                let result = tell_writing(&self.cell, self.writing_paused);
                 self.check("pause_writing or resume_writing", result);
                 continue;
             }
@@ -234,7 +231,7 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
                     return Poll::Ready(());
                 }
                 self.ending = true;
-                st.driving = false;
+                st.driver.pause();
                 drop(st);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
@@ -244,10 +241,7 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
             }
             let can_read = !read_blocked && !self.eof && !st.closing && !st.reading_paused;
             if !can_read || reads == READS_PER_RUN {
-                st.driving = false;
-                if !st.driver.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    st.driver = Some(cx.waker().clone());
-                }
+                st.driver.wait(cx);
                 drop(st);
                 if can_read {
                     // Read enough for one run: let the others run, then read on.
@@ -310,7 +304,7 @@ impl<P: BaseProtocol, K> Drop for Driver<P, K> {
         {
             let mut st = self.transport.shared.lock();
             st.lost = true;
-            st.driver = None;
+            st.driver.stop();
             st.buf.clear();
         }
         self.transport.shared.shut_down();

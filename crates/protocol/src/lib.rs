@@ -78,6 +78,7 @@
 
 mod cell;
 mod error;
+mod flow;
 mod protocol;
 mod scratch;
 
@@ -97,6 +98,7 @@ pub use crate::connect::{
 pub use crate::datagram::{DatagramEndpoint, DatagramTransport, create_datagram_endpoint};
 pub use crate::driver::{StreamProtocol, kind};
 pub use crate::error::{ProtocolBusy, ProtocolFailure, TransportError};
+pub use crate::flow::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 pub use crate::protocol::{BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol};
 pub use crate::server::{create_server, create_server_with, create_unix_server};
-pub use crate::transport::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER, Transport};
+pub use crate::transport::Transport;

@@ -15,11 +15,7 @@ use tulip_reactor::net::{TcpStream, UnixStream};
 use tulip_streams::{ClientControl, ExtraInfo, StreamAddr};
 
 use crate::error::TransportError;
-
-/// The default high-water mark of a transport's write buffer: 64 KiB, as in asyncio.
-pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
-/// The default low-water mark of a transport's write buffer: 16 KiB, as in asyncio.
-pub const DEFAULT_LOW_WATER: usize = 16 * 1024;
+use crate::flow::{DriverWake, WaterMarks};
 
 /// The most slices handed to one vectored send (`sendmsg` refuses more than `IOV_MAX`).
 const MAX_IOVECS: usize = 64;
@@ -77,7 +73,7 @@ impl Transport {
             return;
         }
         st.eof_requested = true;
-        st.wake_driver();
+        st.driver.wake();
     }
 
     /// Whether [`write_eof`](Transport::write_eof) is supported (it is, for TCP and
@@ -118,7 +114,7 @@ impl Transport {
         let mut st = self.shared.lock();
         if st.reading_paused {
             st.reading_paused = false;
-            st.wake_driver();
+            st.driver.wake();
         }
     }
 
@@ -136,21 +132,16 @@ impl Transport {
     ///
     /// [`TransportError::InvalidLimits`] if `low > high`.
     pub fn set_write_buffer_limits(&self, high: usize, low: usize) -> Result<(), TransportError> {
-        if low > high {
-            return Err(TransportError::InvalidLimits { high, low });
-        }
         let mut st = self.shared.lock();
-        st.high = high;
-        st.low = low;
-        st.update_pause();
-        st.wake_driver();
+        let buffered = st.buf.len();
+        st.marks.set(high, low, buffered)?;
+        st.driver.wake();
         Ok(())
     }
 
     /// The write buffer's `(high, low)` water marks.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
-        let st = self.shared.lock();
-        (st.high, st.low)
+        self.shared.lock().marks.get()
     }
 
     /// The number of bytes buffered, not yet sent (asyncio's `get_write_buffer_size`).
@@ -280,11 +271,7 @@ pub(crate) struct Shared {
 /// The transport's state; the driver acts on it between callbacks.
 pub(crate) struct State {
     pub(crate) buf: VecDeque<u8>,
-    pub(crate) high: usize,
-    pub(crate) low: usize,
-    /// The buffer went above the high-water mark and has not yet fallen to the low one:
-    /// the protocol is to be paused (the driver tells it).
-    pub(crate) over_high: bool,
+    pub(crate) marks: WaterMarks,
     /// `close` was called: no more reading; the end comes once the buffer is sent.
     pub(crate) closing: bool,
     /// `abort` was called, or the connection failed: the end comes at once.
@@ -299,11 +286,7 @@ pub(crate) struct State {
     pub(crate) reading_paused: bool,
     /// The connection ended (`connection_lost` is being or was called).
     pub(crate) lost: bool,
-    /// The driver is running (it looks at the state before it waits again), so a
-    /// change needs no wake.
-    pub(crate) driving: bool,
-    /// Wakes the driver when it is not running.
-    pub(crate) driver: Option<Waker>,
+    pub(crate) driver: DriverWake,
     /// Writes ignored after the close, counted (the first is logged).
     ignored_writes: u64,
 }
@@ -311,15 +294,6 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn is_closing(&self) -> bool {
         self.closing || self.aborted || self.lost
-    }
-
-    /// Wakes the driver, unless it runs and will see the change itself.
-    pub(crate) fn wake_driver(&mut self) {
-        if !self.driving
-            && let Some(waker) = &self.driver
-        {
-            waker.wake_by_ref();
-        }
     }
 
     /// The connection failed: it ends at once, `connection_lost` getting `error` (or
@@ -330,16 +304,13 @@ impl State {
         }
         self.aborted = true;
         self.buf = VecDeque::new();
-        self.wake_driver();
+        self.driver.wake();
     }
 
-    /// Updates `over_high` for the buffer's length.
+    /// Updates the water marks for the buffer's length.
     pub(crate) fn update_pause(&mut self) {
-        if self.buf.len() > self.high {
-            self.over_high = true;
-        } else if self.buf.len() <= self.low {
-            self.over_high = false;
-        }
+        let buffered = self.buf.len();
+        self.marks.update(buffered);
     }
 }
 
@@ -363,9 +334,7 @@ impl Shared {
             peer,
             state: Mutex::new(State {
                 buf: VecDeque::new(),
-                high: DEFAULT_HIGH_WATER,
-                low: DEFAULT_LOW_WATER,
-                over_high: false,
+                marks: WaterMarks::new(),
                 closing: false,
                 aborted: false,
                 reset: false,
@@ -374,8 +343,7 @@ impl Shared {
                 eof_sent: false,
                 reading_paused: false,
                 lost: false,
-                driving: false,
-                driver: None,
+                driver: DriverWake::default(),
                 ignored_writes: 0,
             }),
         })
@@ -431,7 +399,7 @@ impl Shared {
         }
         if buffered {
             st.update_pause();
-            st.wake_driver();
+            st.driver.wake();
         }
     }
 
@@ -507,7 +475,7 @@ impl Shared {
         let mut st = self.lock();
         if !st.is_closing() {
             st.closing = true;
-            st.wake_driver();
+            st.driver.wake();
         }
     }
 
@@ -517,7 +485,7 @@ impl Shared {
         if !st.lost && !st.aborted {
             st.aborted = true;
             st.buf = VecDeque::new();
-            st.wake_driver();
+            st.driver.wake();
         }
     }
 
