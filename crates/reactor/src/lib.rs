@@ -59,6 +59,7 @@ mod context;
 pub mod coop;
 mod io;
 pub mod net;
+pub mod pipe;
 mod reactor;
 mod source;
 mod timer;

@@ -79,7 +79,8 @@ pub use crate::api::{
 pub use crate::error::{IncompleteRead, LimitOverrun, StreamError, WriteError};
 pub use crate::reader::{DEFAULT_LIMIT, StreamReader};
 pub use crate::transport::{
-    ExtraInfo, StreamAddr, StreamOptions, from_tcp_stream, from_unix_stream,
+    ExtraInfo, StreamAddr, StreamOptions, from_pipe_reader, from_pipe_writer, from_tcp_stream,
+    from_unix_stream,
 };
 pub use crate::writer::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER, StreamWriter};
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 use socket2::SockRef;
 use tulip_executor::Task;
 use tulip_reactor::net::{TcpStream, UnixStream};
+use tulip_reactor::pipe::{PipeReader, PipeWriter};
 
 use crate::reader::StreamReader;
 use crate::writer::StreamWriter;
@@ -86,6 +87,22 @@ enum PeerAddr {
 enum Io {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// The reading end of a pipe (a child's stdout or stderr): a reader only.
+    PipeRead(PipeReader),
+    /// The writing end of a pipe (a child's stdin): a writer only. Taken out (and so
+    /// closed) by `write_eof` or `close`, which is how a pipe's reader sees EOF.
+    PipeWrite(Mutex<Option<PipeWriter>>),
+}
+
+/// The error of an operation the other end of a pipe would do (never asked by the
+/// streams, which only read a reading end and only write a writing end).
+fn wrong_end() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, "not this end of the pipe")
+}
+
+/// The error of a write after the pipe's writing end was closed.
+fn pipe_closed() -> io::Error {
+    io::Error::from(io::ErrorKind::BrokenPipe)
 }
 
 /// One connection, shared (in an `Arc`) by the reader, the writer and the writer's
@@ -143,6 +160,8 @@ impl Connection {
         match &self.io {
             Io::Tcp(s) => s.poll_read_buf(cx, buf),
             Io::Unix(s) => s.poll_read_buf(cx, buf),
+            Io::PipeRead(p) => p.poll_read_buf(cx, buf),
+            Io::PipeWrite(_) => Poll::Ready(Err(wrong_end())),
         }
     }
 
@@ -151,6 +170,8 @@ impl Connection {
         match &self.io {
             Io::Tcp(s) => s.poll_read_ready(cx),
             Io::Unix(s) => s.poll_read_ready(cx),
+            Io::PipeRead(p) => p.poll_read_ready(cx),
+            Io::PipeWrite(_) => Poll::Ready(()),
         }
     }
 
@@ -159,6 +180,11 @@ impl Connection {
         match &self.io {
             Io::Tcp(s) => s.poll_write(cx, buf),
             Io::Unix(s) => s.poll_write(cx, buf),
+            Io::PipeRead(_) => Poll::Ready(Err(wrong_end())),
+            Io::PipeWrite(p) => match lock(p).as_ref() {
+                Some(p) => p.poll_write(cx, buf),
+                None => Poll::Ready(Err(pipe_closed())),
+            },
         }
     }
 
@@ -171,13 +197,19 @@ impl Connection {
         match &self.io {
             Io::Tcp(s) => s.poll_write_vectored(cx, bufs),
             Io::Unix(s) => s.poll_write_vectored(cx, bufs),
+            Io::PipeRead(_) => Poll::Ready(Err(wrong_end())),
+            Io::PipeWrite(p) => match lock(p).as_ref() {
+                Some(p) => p.poll_write_vectored(cx, bufs),
+                None => Poll::Ready(Err(pipe_closed())),
+            },
         }
     }
 
     /// Whether [`shutdown_write`](Connection::shutdown_write) is supported.
     pub(crate) fn can_write_eof(&self) -> bool {
         match &self.io {
-            Io::Tcp(_) | Io::Unix(_) => true,
+            Io::Tcp(_) | Io::Unix(_) | Io::PipeWrite(_) => true,
+            Io::PipeRead(_) => false,
         }
     }
 
@@ -219,14 +251,22 @@ impl Connection {
         let socket = match &self.io {
             Io::Tcp(s) => SockRef::from(s),
             Io::Unix(s) => SockRef::from(s),
+            Io::PipeRead(_) | Io::PipeWrite(_) => return Ok(()),
         };
         socket.set_linger(Some(Duration::ZERO))
     }
 
+    /// Shuts a socket down; a pipe's writing end is closed (its reader reads EOF), a
+    /// reading end is left to be closed with the connection.
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match &self.io {
             Io::Tcp(s) => s.shutdown(how),
             Io::Unix(s) => s.shutdown(how),
+            Io::PipeRead(_) => Ok(()),
+            Io::PipeWrite(p) => {
+                drop(lock(p).take());
+                Ok(())
+            }
         }
     }
 
@@ -241,14 +281,17 @@ impl Connection {
         match &self.io {
             Io::Tcp(s) => s.local_addr().ok().map(StreamAddr::Inet),
             Io::Unix(s) => s.local_addr().ok().map(StreamAddr::Unix),
+            Io::PipeRead(_) | Io::PipeWrite(_) => None,
         }
     }
 
-    /// The socket's descriptor.
-    pub(crate) fn raw_fd(&self) -> RawFd {
+    /// The socket's or pipe's descriptor (`None` for a pipe's closed writing end).
+    pub(crate) fn raw_fd(&self) -> Option<RawFd> {
         match &self.io {
-            Io::Tcp(s) => s.as_raw_fd(),
-            Io::Unix(s) => s.as_raw_fd(),
+            Io::Tcp(s) => Some(s.as_raw_fd()),
+            Io::Unix(s) => Some(s.as_raw_fd()),
+            Io::PipeRead(p) => Some(p.as_raw_fd()),
+            Io::PipeWrite(p) => lock(p).as_ref().map(AsRawFd::as_raw_fd),
         }
     }
 
@@ -424,6 +467,44 @@ pub(crate) fn from_unix_stream_to(
     options: StreamOptions,
 ) -> (StreamReader, StreamWriter) {
     streams(Connection::unix(stream, Some(peer)), options)
+}
+
+/// Makes a [`StreamReader`] over the reading end of a pipe (asyncio's
+/// `connect_read_pipe` with a `StreamReaderProtocol`): a child process's stdout, say.
+/// Only the reader's limit of `options` applies.
+///
+/// ```
+/// use tulip_reactor::pipe::pipe;
+/// use tulip_streams::{StreamOptions, from_pipe_reader, from_pipe_writer};
+///
+/// tulip_executor::EventLoop::new()?.run_until_complete(async {
+///     let (read_end, write_end) = pipe()?;
+///     let mut reader = from_pipe_reader(read_end, StreamOptions::new());
+///     let writer = from_pipe_writer(write_end, StreamOptions::new());
+///     writer.write(b"one\ntwo\n")?;
+///     writer.close(); // closes the pipe: the reader sees EOF
+///     assert_eq!(reader.readline().await?, b"one\n");
+///     assert_eq!(reader.read_to_end().await?, b"two\n");
+///     Ok::<_, Box<dyn std::error::Error>>(())
+/// })??;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn from_pipe_reader(pipe: PipeReader, options: StreamOptions) -> StreamReader {
+    let conn = Connection::new(Io::PipeRead(pipe), None);
+    StreamReader::new(Arc::new(conn), options.limit)
+}
+
+/// Makes a [`StreamWriter`] over the writing end of a pipe (asyncio's
+/// `connect_write_pipe`): a child process's stdin, say. `write_eof` and `close` close
+/// the pipe once the buffer is sent, so its reader reads EOF; a write after the
+/// reader has gone fails with `BrokenPipe`. Only the write buffer limits of `options`
+/// apply. See [`from_pipe_reader`] for an example.
+///
+/// Call it on a running event loop (or with one current): the writer sends its buffer
+/// from a task on that loop.
+pub fn from_pipe_writer(pipe: PipeWriter, options: StreamOptions) -> StreamWriter {
+    let conn = Connection::new(Io::PipeWrite(Mutex::new(Some(pipe))), None);
+    StreamWriter::new(Arc::new(conn), options.high, options.low)
 }
 
 fn streams(conn: Connection, options: StreamOptions) -> (StreamReader, StreamWriter) {

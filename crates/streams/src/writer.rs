@@ -413,7 +413,7 @@ impl StreamWriter {
         match name {
             "peername" => self.peername().map(ExtraInfo::Addr),
             "sockname" => self.sockname().map(ExtraInfo::Addr),
-            "socket" => Some(ExtraInfo::Socket(self.shared.conn.raw_fd())),
+            "socket" => self.shared.conn.raw_fd().map(ExtraInfo::Socket),
             _ => None,
         }
     }
