@@ -29,7 +29,12 @@ impl<P> ProtocolRef<P> {
         if self.cell.busy_here() {
             return Err(ProtocolBusy);
         }
-        Ok(f(&mut self.cell.lock()))
+        let mut protocol = self.cell.lock();
+        // Marked busy like a callback, so that a nested `with` is refused rather than
+        // locking the protocol twice.
+        self.cell.busy.store(thread_marker(), Ordering::Relaxed);
+        let _unmark = Unmark(&self.cell.busy);
+        Ok(f(&mut protocol))
     }
 
     pub(crate) fn new(cell: Arc<ProtocolCell<P>>) -> ProtocolRef<P> {
@@ -91,6 +96,15 @@ impl<P> ProtocolCell<P> {
         self.protocol
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Clears the busy marker, also when the closure lent the protocol panics.
+struct Unmark<'a>(&'a AtomicUsize);
+
+impl Drop for Unmark<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
     }
 }
 

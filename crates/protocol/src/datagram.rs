@@ -435,7 +435,8 @@ impl DatagramShared {
         while let Some((data, target)) = st.queue.front() {
             match self.poll_send(cx, data, *target) {
                 Poll::Pending => break,
-                Poll::Ready(Err(e)) if is_retry(&e) => break,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Poll::Ready(result) => {
                     let len = data.len();
                     st.queue.pop_front();
@@ -504,6 +505,16 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
         loop {
             let mut st = self.transport.shared.lock();
             st.driver.start();
+            // Errors of sends made before a close still reach the protocol (not after an
+            // abort, which drops what is pending).
+            if !st.aborted
+                && let Some(error) = st.errors.pop_front()
+            {
+                drop(st);
+                let result = self.cell.call(|p| p.error_received(error));
+                self.check("error_received", result);
+                continue;
+            }
             if st.aborted || (st.closing && st.queue.is_empty()) {
                 if self.ending {
                     let error = st.fatal.take();
@@ -522,12 +533,6 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
                 drop(st);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
-            }
-            if let Some(error) = st.errors.pop_front() {
-                drop(st);
-                let result = self.cell.call(|p| p.error_received(error));
-                self.check("error_received", result);
-                continue;
             }
             if st.marks.over_high != self.writing_paused {
                 self.writing_paused = st.marks.over_high;
@@ -557,7 +562,9 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
                         p.datagram_received(&buf[..n], from);
                         Ok(true)
                     }
-                    Poll::Ready(Err(e)) if is_retry(&e) => Ok(false),
+                    // Interrupted by a signal: receive again.
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
                     Poll::Ready(Err(e)) => Err(e),
                     Poll::Pending => Ok(false),
                 })

@@ -60,6 +60,8 @@ pub enum ReadOutcome {
     Eof,
     /// Nothing to read yet (the driver is woken when there is).
     Pending,
+    /// A signal interrupted the read: try again.
+    Interrupted,
     /// The read failed, or the protocol did something it must not.
     Failed(io::Error),
 }
@@ -111,7 +113,8 @@ impl<P: BufferedProtocol> sealed::Receive<kind::Buffered> for P {
 impl ReadOutcome {
     fn from_error(error: io::Error) -> ReadOutcome {
         match error.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => ReadOutcome::Pending,
+            io::ErrorKind::WouldBlock => ReadOutcome::Pending,
+            io::ErrorKind::Interrupted => ReadOutcome::Interrupted,
             _ => ReadOutcome::Failed(error),
         }
     }
@@ -194,10 +197,9 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
             st.driver.stop();
             (st.error.take(), st.reset)
         };
-        if !reset {
-            // A reset is sent when the socket is closed (with the driver, which holds
-            // the protocol and so, usually, the last clone of the transport); shutting
-            // it down first would end it in order instead.
+        if reset {
+            self.shared().reset();
+        } else {
             self.shared().shut_down();
         }
         self.done = true;
@@ -261,7 +263,7 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
             reads += 1;
             let outcome = self.cell.call(|p| p.receive(io, cx));
             match self.check(<P as sealed::Receive<K>>::CALLBACK, outcome) {
-                None => {}
+                None | Some(ReadOutcome::Interrupted) => {}
                 Some(ReadOutcome::Data) => {
                     // Most reads empty the socket: finding out here spares a turn of
                     // the loop (and its lock) before waiting.
@@ -301,15 +303,17 @@ impl<P: BaseProtocol, K> Drop for Driver<P, K> {
             return;
         }
         let made = self.made;
-        {
+        let recorded = {
             let mut st = self.transport.shared.lock();
             st.lost = true;
             st.driver.stop();
             st.buf.clear();
-        }
+            st.error.take()
+        };
         self.transport.shared.shut_down();
         if made {
-            let error = io::Error::from(io::ErrorKind::ConnectionAborted);
+            let error =
+                recorded.unwrap_or_else(|| io::Error::from(io::ErrorKind::ConnectionAborted));
             let lost = self.cell.call(|p| p.connection_lost(Some(error)));
             if let Err(Panicked(message)) = lost {
                 tracing::error!(%message, "a protocol panicked in connection_lost");

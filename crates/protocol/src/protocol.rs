@@ -20,11 +20,18 @@ use crate::transport::Transport;
 /// The contract, which every transport keeps:
 ///
 /// - [`connection_made`](BaseProtocol::connection_made) is called exactly once, first;
-/// - then the receiving callbacks of the protocol's kind, any number of times;
+/// - then the receiving callbacks of the protocol's kind, any number of times, and for
+///   a stream protocol at most one `eof_received`, after which nothing more is received;
 /// - then [`connection_lost`](BaseProtocol::connection_lost) exactly once, last, also
 ///   after an error or an abort; it is never called from inside another callback of
 ///   the same protocol (a `close` made in `data_received` is carried out after it
 ///   returns, in a later iteration of the loop).
+///
+/// What a callback causes is told after it returns, never from inside it: asyncio calls
+/// `pause_writing` from inside the `write` that crossed the high-water mark, but a Rust
+/// protocol is already borrowed there, so here it comes right after the callback that
+/// wrote (a producer looping inside one callback checks
+/// [`Transport::is_writing_paused`](crate::Transport::is_writing_paused) instead).
 ///
 /// Callbacks run on the loop and must not block. A callback that panics closes its
 /// transport: the panic is logged and `connection_lost` gets an error; the loop and the
@@ -43,7 +50,8 @@ pub trait BaseProtocol: 'static {
 
     /// The transport's write buffer went above its high-water mark: the protocol
     /// should stop writing until [`resume_writing`](BaseProtocol::resume_writing)
-    /// (writes are still accepted and buffered).
+    /// (writes are still accepted and buffered). Called after the callback whose write
+    /// crossed the mark has returned.
     fn pause_writing(&mut self) {}
 
     /// The transport's write buffer fell to its low-water mark after a

@@ -8,9 +8,7 @@ use std::net::Shutdown;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
-use socket2::SockRef;
 use tulip_reactor::net::{TcpStream, UnixStream};
 use tulip_streams::{ClientControl, ExtraInfo, StreamAddr};
 
@@ -33,11 +31,12 @@ const MAX_IOVECS: usize = 64;
 /// called, and `resume_writing` once the buffer is down to the low-water mark.
 /// [`close`](Transport::close) sends what is buffered, then closes;
 /// [`abort`](Transport::abort) drops it and closes at once. Either way the protocol's
-/// `connection_lost` follows. Writes after a close are ignored with a warning, as
-/// asyncio does.
+/// `connection_lost` follows. Writes after a close (or after `write_eof`, where
+/// asyncio raises) are ignored with a warning: they cannot be sent.
 ///
-/// The socket is shut down when the connection ends; its descriptor is released when
-/// the last clone of the transport is dropped.
+/// The socket is shut down when the connection ends (reset, for a server's
+/// `abort_clients`); its descriptor is released when the last clone of the transport
+/// is dropped.
 #[derive(Clone)]
 pub struct Transport {
     pub(crate) shared: Arc<Shared>,
@@ -90,7 +89,7 @@ impl Transport {
     }
 
     /// Aborts the transport (asyncio's `abort`): the buffer is dropped, the connection
-    /// closed at once, and the protocol's `connection_lost(None)` called.
+    /// shut down at once, and the protocol's `connection_lost(None)` called.
     pub fn abort(&self) {
         self.shared.request_abort();
     }
@@ -142,6 +141,16 @@ impl Transport {
     /// The write buffer's `(high, low)` water marks.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
         self.shared.lock().marks.get()
+    }
+
+    /// Whether the write buffer is above its high-water mark (and not yet back to the
+    /// low one): what `pause_writing` announces, known at once. The protocol's
+    /// `pause_writing` is called after the current callback returns, so a producer
+    /// that writes in a loop inside a callback checks this instead:
+    /// `while !transport.is_writing_paused() { transport.write(chunk) }`, then goes on
+    /// in `resume_writing`.
+    pub fn is_writing_paused(&self) -> bool {
+        self.shared.lock().marks.over_high
     }
 
     /// The number of bytes buffered, not yet sent (asyncio's `get_write_buffer_size`).
@@ -251,12 +260,24 @@ impl Io {
         }
     }
 
-    /// For TCP, `SO_LINGER` on with 0 s: closing the socket then resets the connection.
-    fn set_reset_on_close(&self) {
-        if let Io::Tcp(s) = self
-            && let Err(error) = SockRef::from(s).set_linger(Some(Duration::ZERO))
-        {
-            tracing::debug!(%error, "could not set SO_LINGER to abort a connection");
+    /// Resets a TCP connection now (the peer sees `ECONNRESET`), whoever still holds
+    /// the socket: `connect` to an `AF_UNSPEC` address disconnects it, which from an
+    /// established state sends a reset. A Unix-domain connection is shut down instead.
+    fn reset_now(&self) {
+        let Io::Tcp(s) = self else {
+            let _ = self.shutdown(Shutdown::Both);
+            return;
+        };
+        // SAFETY: an all-zero `sockaddr` is a valid value (family AF_UNSPEC, 0).
+        let unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
+        let len = std::mem::size_of::<libc::sa_family_t>() as libc::socklen_t;
+        // SAFETY: `unspec` is a valid sockaddr for `len` bytes (only its family is read),
+        // and the descriptor is open for as long as `s` is borrowed.
+        let result = unsafe { libc::connect(s.as_raw_fd(), &unspec, len) };
+        if result < 0 {
+            let error = io::Error::last_os_error();
+            tracing::debug!(%error, "could not reset a connection: shutting it down");
+            let _ = self.shutdown(Shutdown::Both);
         }
     }
 }
@@ -276,8 +297,7 @@ pub(crate) struct State {
     pub(crate) closing: bool,
     /// `abort` was called, or the connection failed: the end comes at once.
     pub(crate) aborted: bool,
-    /// A server's `abort_clients` asked for a reset (`SO_LINGER` 0, and no orderly
-    /// shutdown before the close).
+    /// A server's `abort_clients` asked for a reset rather than an orderly end.
     pub(crate) reset: bool,
     /// The error `connection_lost` gets (the first one).
     pub(crate) error: Option<io::Error>,
@@ -494,6 +514,11 @@ impl Shared {
     pub(crate) fn shut_down(&self) {
         let _ = self.io.shutdown(Shutdown::Both);
     }
+
+    /// Ends the connection with a reset (TCP), now, whoever else holds the transport.
+    pub(crate) fn reset(&self) {
+        self.io.reset_now();
+    }
 }
 
 /// A server's `close_clients` and `abort_clients` reach the transport through this.
@@ -503,7 +528,6 @@ impl ClientControl for Shared {
     }
 
     fn abort(&self) {
-        self.io.set_reset_on_close();
         self.lock().reset = true;
         self.request_abort();
     }

@@ -853,3 +853,169 @@ fn a_connection_still_open_when_its_loop_goes_hears_connection_lost_once() {
     assert!(lost.is_set());
     assert_eq!(log.entries(), ["made", "lost: connection aborted"]);
 }
+
+/// Writes in a loop inside `connection_made` while the transport is not paused, then
+/// the rest in `resume_writing`: asyncio's producer, with the pause known at once.
+struct Producer {
+    transport: Option<Transport>,
+    left: usize,
+    log: Log,
+}
+
+impl Producer {
+    fn produce(&mut self) {
+        let transport = self.transport.as_ref().unwrap();
+        while self.left > 0 && !transport.is_writing_paused() {
+            let n = self.left.min(16 * 1024);
+            transport.write(&vec![b'p'; n]);
+            self.left -= n;
+        }
+        if self.left == 0 {
+            transport.close();
+        }
+    }
+}
+
+impl BaseProtocol for Producer {
+    type Transport = Transport;
+    fn connection_made(&mut self, transport: &Transport) {
+        self.transport = Some(transport.clone());
+        self.produce();
+        // Stopped at the high-water mark, not after everything.
+        self.log.push(format!(
+            "made, buffered at most 64 KiB + 16 KiB: {}",
+            transport.get_write_buffer_size() <= 80 * 1024
+        ));
+    }
+    fn resume_writing(&mut self) {
+        self.produce();
+    }
+}
+
+impl Protocol for Producer {}
+
+#[test]
+fn a_producer_sees_the_pause_at_once_and_never_buffers_everything() {
+    run(async {
+        const TOTAL: usize = 64 * 1024 * 1024;
+        let log = Log::default();
+        let l = log.clone();
+        let server = create_server(
+            move || Producer {
+                transport: None,
+                left: TOTAL,
+                log: l.clone(),
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
+            .await
+            .unwrap();
+        let received = read_to_end(&client).await.unwrap();
+        assert_eq!(received.len(), TOTAL);
+        assert_eq!(
+            log.entries(),
+            ["made, buffered at most 64 KiB + 16 KiB: true"]
+        );
+    });
+}
+
+#[test]
+fn abort_clients_resets_even_while_a_transport_clone_lives() {
+    /// Keeps its transport where the test can hold on to it.
+    struct Kept(Arc<Mutex<Vec<Transport>>>);
+    impl BaseProtocol for Kept {
+        type Transport = Transport;
+        fn connection_made(&mut self, transport: &Transport) {
+            self.0.lock().unwrap().push(transport.clone());
+        }
+    }
+    impl Protocol for Kept {}
+
+    run(async {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let k = kept.clone();
+        let server = create_server(move || Kept(k.clone()), "127.0.0.1", 0)
+            .await
+            .unwrap();
+        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
+            .await
+            .unwrap();
+        while kept.lock().unwrap().is_empty() {
+            tulip_executor::sleep(Duration::from_millis(1)).await;
+        }
+        server.abort_clients();
+        let error = read_to_end(&client).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
+        assert!(kept.lock().unwrap()[0].is_closing());
+    });
+}
+
+#[test]
+fn a_nested_with_is_refused_not_deadlocked() {
+    run(async {
+        let (_server, addr, _log, _lost) = probe_server(Behaviour::default()).await;
+        let (_transport, protocol) =
+            create_connection(|| Gather(Vec::new()), "127.0.0.1", addr.port())
+                .await
+                .unwrap();
+        let inner = protocol.with(|_| protocol.with(|_| ())).unwrap();
+        assert_eq!(inner, Err(ProtocolBusy));
+        // And free again afterwards.
+        assert!(protocol.with(|_| ()).is_ok());
+    });
+}
+
+#[test]
+fn writelines_and_write_eof_send_everything_in_order_before_the_eof() {
+    run(async {
+        let (_server, addr, log, lost) = probe_server(Behaviour::default()).await;
+        let (transport, _) = create_connection(|| Gather(Vec::new()), "127.0.0.1", addr.port())
+            .await
+            .unwrap();
+        // More chunks than one vectored send takes, and more bytes than the socket.
+        let chunks: Vec<Vec<u8>> = (0..200u8).map(|i| vec![b'a' + i % 26; 40_000]).collect();
+        transport.writelines(&chunks);
+        transport.write_eof();
+        lost.wait().await;
+        let received: String = log
+            .entries()
+            .iter()
+            .filter_map(|e| e.strip_prefix("data "))
+            .collect();
+        assert!(
+            received.as_bytes() == chunks.concat(),
+            "{} bytes",
+            received.len()
+        );
+        assert_eq!(log.entries().last().unwrap(), "lost");
+    });
+}
+
+#[test]
+fn writes_and_close_from_another_thread_reach_the_peer() {
+    run(async {
+        let (_server, addr, log, lost) = probe_server(Behaviour::default()).await;
+        let (transport, _) = create_connection(|| Gather(Vec::new()), "127.0.0.1", addr.port())
+            .await
+            .unwrap();
+        let writer = std::thread::spawn(move || {
+            for i in 0..1000 {
+                transport.write(format!("{i:04}").as_bytes());
+            }
+            transport.close();
+        });
+        lost.wait().await;
+        writer.join().unwrap();
+        let received: String = log
+            .entries()
+            .iter()
+            .filter_map(|e| e.strip_prefix("data "))
+            .collect();
+        let expected: String = (0..1000).map(|i| format!("{i:04}")).collect();
+        assert_eq!(received, expected);
+    });
+}

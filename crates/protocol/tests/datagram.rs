@@ -267,3 +267,40 @@ fn abort_drops_the_queue_and_a_panic_closes_with_its_failure() {
         assert_eq!(until(&log, 2).await, ["made", "lost None"]);
     });
 }
+
+#[test]
+fn a_send_error_before_a_close_still_reaches_error_received() {
+    /// Sends to an IPv6 address from an IPv4 socket (refused at once), then closes.
+    struct Misdirected(Arc<Mutex<Vec<String>>>, Arc<Event>);
+    impl BaseProtocol for Misdirected {
+        type Transport = DatagramTransport;
+        fn connection_made(&mut self, transport: &DatagramTransport) {
+            let v6 = SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], 9));
+            transport.sendto(b"x", Some(v6)).unwrap();
+            transport.close();
+        }
+        fn connection_lost(&mut self, _: Option<io::Error>) {
+            self.0.lock().unwrap().push("lost".to_owned());
+            self.1.set();
+        }
+    }
+    impl DatagramProtocol for Misdirected {
+        fn error_received(&mut self, _: io::Error) {
+            self.0.lock().unwrap().push("error".to_owned());
+        }
+    }
+
+    run(async {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lost = Arc::new(Event::new());
+        let (l, e) = (log.clone(), lost.clone());
+        create_datagram_endpoint(
+            move || Misdirected(l, e),
+            DatagramEndpoint::new().local_addr("127.0.0.1", 0),
+        )
+        .await
+        .unwrap();
+        lost.wait().await;
+        assert_eq!(*log.lock().unwrap(), ["error", "lost"]);
+    });
+}

@@ -223,10 +223,14 @@ where
     type Input = (StreamReader, StreamWriter);
     type Fut = Fut;
 
-    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Self::Input, Option<ClientHandle>) {
+    fn prepare(
+        &self,
+        stream: L::Stream,
+        peer: L::Addr,
+    ) -> Option<(Self::Input, Option<ClientHandle>)> {
         let (reader, writer) = L::streams(stream, peer, self.streams);
         let client = ClientHandle::Streams(Arc::downgrade(reader.connection()));
-        ((reader, writer), Some(client))
+        Some(((reader, writer), Some(client)))
     }
 
     fn call(&self, (reader, writer): Self::Input) -> Fut {

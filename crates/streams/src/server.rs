@@ -482,7 +482,9 @@ impl Server {
     /// handler task, which drops its future and with it the socket, and for TCP sets
     /// `SO_LINGER` to zero first, so the connection is reset (the peer sees
     /// `ECONNRESET`) rather than closed in order. A socket the handler handed to
-    /// another task lives on there, but is reset when that task drops it.
+    /// another task lives on there, but is reset when that task drops it. A connection
+    /// served with [`serve_tcp_controlled`] is aborted through its
+    /// [`ClientControl::abort`] instead, and its task is left to end by itself.
     pub fn abort_clients(&self) {
         let (clients, tasks): (Vec<(ClientHandle, bool)>, Vec<Task>) = {
             let mut state = self.inner.state();
@@ -562,8 +564,13 @@ pub(crate) trait Accept<L: Listen>: Send + Sync + 'static {
     /// The handler's future.
     type Fut: Future<Output: HandlerOutput> + 'static;
     /// Turns the accepted stream into the handler's input, and says how the server can
-    /// reach the connection.
-    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Self::Input, Option<ClientHandle>);
+    /// reach the connection; `None` drops the connection (the user's code that makes
+    /// the input panicked, which is logged: the accept loop goes on).
+    fn prepare(
+        &self,
+        stream: L::Stream,
+        peer: L::Addr,
+    ) -> Option<(Self::Input, Option<ClientHandle>)>;
     /// Calls the handler.
     fn call(&self, input: Self::Input) -> Self::Fut;
 }
@@ -582,9 +589,13 @@ where
     type Input = (L::Stream, L::Addr);
     type Fut = Fut;
 
-    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Self::Input, Option<ClientHandle>) {
+    fn prepare(
+        &self,
+        stream: L::Stream,
+        peer: L::Addr,
+    ) -> Option<(Self::Input, Option<ClientHandle>)> {
         let client = ClientHandle::dup(&stream, &peer);
-        ((stream, peer), client)
+        Some(((stream, peer), client))
     }
 
     fn call(&self, (stream, peer): Self::Input) -> Fut {
@@ -621,9 +632,19 @@ where
     type Input = Fut;
     type Fut = Fut;
 
-    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> (Fut, Option<ClientHandle>) {
-        let (fut, control) = (self.0)(stream, peer);
-        (fut, Some(ClientHandle::Controlled(control)))
+    fn prepare(&self, stream: L::Stream, peer: L::Addr) -> Option<(Fut, Option<ClientHandle>)> {
+        let shown_peer = peer.clone();
+        // The handler runs on the accept loop: its panic must not end the loop.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.0)(stream, peer))) {
+            Ok((fut, control)) => Some((fut, Some(ClientHandle::Controlled(control)))),
+            Err(_) => {
+                tracing::error!(
+                    peer = ?shown_peer,
+                    "a connection handler panicked: connection dropped"
+                );
+                None
+            }
+        }
     }
 
     fn call(&self, fut: Fut) -> Fut {
@@ -763,7 +784,9 @@ fn spawn_connection<L: Listen, A: Accept<L>>(
     peer: L::Addr,
 ) {
     let shown_peer = peer.clone();
-    let (input, client) = handler.prepare(stream, peer);
+    let Some((input, client)) = handler.prepare(stream, peer) else {
+        return;
+    };
     let id = {
         let mut state = inner.state();
         if state.closed {
@@ -909,7 +932,8 @@ where
 /// [`Server::abort_clients`] call. No descriptor is duplicated.
 ///
 /// `handler` is called on the accept loop, so it must not block (it builds the
-/// connection; the work belongs in the future).
+/// connection; the work belongs in the future). If it panics, the panic is logged and
+/// that connection dropped; the server goes on.
 ///
 /// # Errors
 ///

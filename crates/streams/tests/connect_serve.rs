@@ -11,8 +11,8 @@ use std::time::Duration;
 use tulip_executor::{EventLoop, timeout, yield_now};
 use tulip_reactor::net::{ListenOptions, TcpListener, TcpStream, UnixStream};
 use tulip_streams::{
-    ConnectConfig, ConnectError, ServeError, ServeOptions, Server, connect_tcp, connect_tcp_addrs,
-    connect_unix, lookup_host, serve_tcp, serve_unix,
+    ClientControl, ConnectConfig, ConnectError, ServeError, ServeOptions, Server, connect_tcp,
+    connect_tcp_addrs, connect_unix, lookup_host, serve_tcp, serve_tcp_controlled, serve_unix,
 };
 use tulip_sync::Event;
 
@@ -550,6 +550,54 @@ fn unix_server_serves_and_cleans_up() -> TestResult {
         drop(client);
         server.wait_closed().await;
         assert!(served.load(Ordering::SeqCst));
+        Ok(())
+    })
+}
+
+/// A connection of `serve_tcp_controlled` that closes and aborts by shutting down.
+struct Shut(TcpStream);
+
+impl ClientControl for Shut {
+    fn close(&self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+    fn abort(&self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+#[test]
+fn a_controlled_handler_that_panics_loses_its_connection_not_the_accept_loop() -> TestResult {
+    run(async {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = calls.clone();
+        let server = serve_tcp_controlled(
+            move |stream: TcpStream, _peer| {
+                let n = c.fetch_add(1, Ordering::SeqCst);
+                assert!(n > 0, "the first connection's handler panics");
+                let conn = Arc::new(Shut(stream));
+                let control = Arc::downgrade(&conn) as std::sync::Weak<dyn ClientControl>;
+                let run = async move {
+                    conn.0.write_all(b"served").await?;
+                    Ok::<_, io::Error>(())
+                };
+                (run, control)
+            },
+            "127.0.0.1",
+            0,
+            ServeOptions::new(),
+        )
+        .await?;
+        let addr = server.local_addrs()[0].as_inet().ok_or("no address")?;
+        let first = TcpStream::connect(addr).await?;
+        let mut buf = [0; 6];
+        // Dropped by the panicking handler: EOF (or a reset), nothing served.
+        assert!(matches!(first.read(&mut buf).await, Ok(0) | Err(_)));
+        let second = TcpStream::connect(addr).await?;
+        second.read(&mut buf).await?;
+        assert_eq!(&buf, b"served");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        server.close();
         Ok(())
     })
 }
