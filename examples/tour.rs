@@ -2,9 +2,9 @@
 //!
 //! Each stop prints a heading naming the asyncio idea, then the example's
 //! output (see each example's source for the Python program it ports). All
-//! of them but the last six run on virtual time; those six use sockets on
-//! 127.0.0.1, so they run on the real clock, and briefly: the tour takes
-//! well under a second.
+//! of them but the last nine run on virtual time; six of those use sockets
+//! on 127.0.0.1 and three run child processes, so they run on the real
+//! clock, and briefly: the tour takes well under a second.
 //!
 //! ```text
 //! cargo run --example tour
@@ -63,6 +63,9 @@ tour! {
     udp_echo => "datagram protocols: a UDP echo pair (loop.create_datagram_endpoint)",
     file_upload => "asyncio.Event with streams: a file-upload server",
     semaphore_http => "asyncio.Semaphore: at most ten HTTP requests in flight",
+    subprocess_shell => "subprocesses: create_subprocess_shell and communicate",
+    subprocess_pipeline => "subprocesses: a pipeline through the loop",
+    subprocess_timeout => "subprocesses: a child killed by timeout (wait_for, kill)",
 }
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -91,6 +91,12 @@ pub mod protocol {
     pub use tulip_protocol::*;
 }
 
+/// asyncio's subprocesses and signals (the `tulip-process` crate).
+pub mod process {
+    #[doc(inline)]
+    pub use tulip_process::*;
+}
+
 #[doc(inline)]
 pub use tulip_streams::{
     Server, StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,

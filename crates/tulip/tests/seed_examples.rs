@@ -81,6 +81,15 @@ mod semaphore_limit;
 #[path = "../../../examples/shield.rs"]
 mod shield;
 #[allow(dead_code)]
+#[path = "../../../examples/subprocess_pipeline.rs"]
+mod subprocess_pipeline;
+#[allow(dead_code)]
+#[path = "../../../examples/subprocess_shell.rs"]
+mod subprocess_shell;
+#[allow(dead_code)]
+#[path = "../../../examples/subprocess_timeout.rs"]
+mod subprocess_timeout;
+#[allow(dead_code)]
 #[path = "../../../examples/taxi_simulation.rs"]
 mod taxi_simulation;
 #[allow(dead_code)]
@@ -268,4 +277,19 @@ fn file_upload() {
 #[test]
 fn semaphore_http() {
     insta::assert_snapshot!(output(semaphore_http::run));
+}
+
+#[test]
+fn subprocess_shell() {
+    insta::assert_snapshot!(output(subprocess_shell::run));
+}
+
+#[test]
+fn subprocess_pipeline() {
+    insta::assert_snapshot!(output(subprocess_pipeline::run));
+}
+
+#[test]
+fn subprocess_timeout() {
+    insta::assert_snapshot!(output(subprocess_timeout::run));
 }
