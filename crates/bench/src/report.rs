@@ -522,6 +522,32 @@ mod tests {
     }
 
     #[test]
+    fn process_rows_orient_the_ratio_by_their_units() {
+        let values: &[(RuntimeId, &[f64])] = &[
+            (RuntimeId::Tulip, &[2.0]),
+            (RuntimeId::TokioCt, &[4.0]),
+            (RuntimeId::TokioMt, &[3.0]),
+            (RuntimeId::Smol, &[1.0]),
+        ];
+        // P1, processes per second: more is better, tulip / best.
+        let p1 = row("P1", values);
+        assert!(p1.entry.unit.higher_is_better);
+        assert_eq!(p1.best_peer(), Some((RuntimeId::TokioCt, 4.0)));
+        assert!((p1.ratio().unwrap() - 0.5).abs() < 1e-12);
+        // P2, ms per round: less is better, best / tulip.
+        let p2 = row("P2", values);
+        assert!(!p2.entry.unit.higher_is_better);
+        assert_eq!(p2.best_peer(), Some((RuntimeId::Smol, 1.0)));
+        assert!((p2.ratio().unwrap() - 0.5).abs() < 1e-12);
+        // In-process: no server-only cells.
+        let table = table(&[p1, p2], 1);
+        for id in ["| P1", "| P2"] {
+            let line = table.lines().find(|line| line.starts_with(id)).unwrap();
+            assert_eq!(line.matches('—').count(), 4, "{table}");
+        }
+    }
+
+    #[test]
     fn notes_only_for_workloads_shown() {
         let shown = table(&[row("S3", &[(RuntimeId::Tulip, &[1.0])])], 1);
         assert!(shown.contains("Note S3:"), "{shown}");

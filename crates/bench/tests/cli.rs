@@ -16,7 +16,8 @@ fn list_prints_every_id() {
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     for id in [
-        "E1", "E2", "E3", "E4", "T1", "T2", "S1", "S2", "S3", "M1", "N1", "N2", "N3", "M2",
+        "E1", "E2", "E3", "E4", "T1", "T2", "S1", "S2", "S3", "M1", "P1", "P2", "N1", "N2", "N3",
+        "M2",
     ] {
         assert!(
             stdout.lines().any(|line| line.starts_with(id)),
@@ -72,6 +73,52 @@ fn quick_suite_runs_children_and_writes_json() {
         assert!(row["floor"].is_null(), "{row}");
         assert!(row["tulip_protocol"].is_null(), "{row}");
         assert!(row["protocol_ratio"].is_null(), "{row}");
+        assert!(row["unavailable"].as_object().unwrap().is_empty(), "{row}");
+    }
+}
+
+#[test]
+fn quick_process_suite_runs_on_every_rust_runtime() {
+    let out = std::env::temp_dir().join(format!(
+        "tulip-bench-process-test-{}.json",
+        std::process::id()
+    ));
+    let out_arg = out.to_str().unwrap();
+    let output = bench(&["--quick", "--reps", "1", "--out", out_arg, "P1", "P2"]);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("| P1 "), "{stdout}");
+    assert!(stdout.contains("| P2 "), "{stdout}");
+    assert!(stdout.contains("Note P1"), "{stdout}");
+    // In-process workloads: no tulip_protocol column.
+    assert!(!stdout.contains("| tulip_protocol |"), "{stdout}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let rows = json.as_array().unwrap();
+    let ids: Vec<_> = rows.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["P1", "P2"]);
+    for row in rows {
+        // P1 is processes per second, P2 milliseconds per round.
+        assert_eq!(row["higher_is_better"], row["id"] == "P1", "{row}");
+        assert!(row["tulip"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["ratio"].as_f64().unwrap() > 0.0, "{row}");
+        for peer in ["tokio_ct", "tokio_mt", "smol"] {
+            assert!(
+                row["peers"][peer].as_f64().unwrap() > 0.0,
+                "{peer} in {row}"
+            );
+        }
+        for server_only in ["tulip_protocol", "asyncio", "uvloop", "mio_raw"] {
+            assert!(row["peers"].get(server_only).is_none(), "{row}");
+        }
+        assert!(row["floor"].is_null(), "{row}");
+        assert!(row["tulip_protocol"].is_null(), "{row}");
         assert!(row["unavailable"].as_object().unwrap().is_empty(), "{row}");
     }
 }

@@ -8,6 +8,7 @@
 //! hand, with that runtime's own primitives.
 
 use std::future::Future;
+use std::io;
 use std::ops::DerefMut;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -71,6 +72,31 @@ pub(crate) trait Rt: 'static {
     fn new_event() -> Self::Event {
         AsyncEvent::new()
     }
+
+    /// Spawns `program` (no arguments, standard streams inherited) with the
+    /// runtime's own subprocess API and waits for it to exit: its exit code
+    /// (see [`exit_code`]).
+    fn spawn_wait(program: &'static str) -> impl Future<Output = io::Result<i32>> + Send;
+
+    /// Spawns `program` with piped stdin and stdout, writes `input` to its
+    /// stdin and closes it while reading its stdout to the end (both at
+    /// once, so that neither pipe can fill up and stall the child), then
+    /// waits for it to exit: what it wrote to stdout and its exit code.
+    fn communicate<'a>(
+        program: &'static str,
+        input: &'a [u8],
+    ) -> impl Future<Output = io::Result<(Vec<u8>, i32)>> + Send + 'a;
+}
+
+/// A child's exit code as asyncio's `returncode` gives it (and tulip's
+/// `Process` does): the code it exited with, or minus the signal that
+/// killed it.
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt as _;
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| -signal))
+        .unwrap_or(i32::MIN)
 }
 
 /// The sending half of a bounded queue.

@@ -3,14 +3,19 @@
 //!
 //! Its primitives are the ones smol re-exports: `async_channel` (as
 //! `smol::channel`) for the queue, `async_lock` (as `smol::lock`) for the
-//! lock, and `event_listener`, the event both of those are built on.
+//! lock, `event_listener`, the event both of those are built on, and
+//! `async_process` (as `smol::process`) for subprocesses.
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt};
+use async_process::Stdio;
+use smol::io::AsyncWriteExt as _;
+
+use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt, exit_code};
 
 /// smol on the calling thread.
 pub(crate) struct Smol;
@@ -135,5 +140,29 @@ impl Rt for Smol {
     fn bounded<T: Send + 'static>(capacity: usize) -> (ChannelTx<T>, ChannelRx<T>) {
         let (tx, rx) = async_channel::bounded(capacity);
         (ChannelTx(tx), ChannelRx(rx))
+    }
+
+    async fn spawn_wait(program: &'static str) -> io::Result<i32> {
+        let mut child = async_process::Command::new(program).spawn()?;
+        Ok(exit_code(child.status().await?))
+    }
+
+    async fn communicate(program: &'static str, input: &[u8]) -> io::Result<(Vec<u8>, i32)> {
+        let mut child = async_process::Command::new(program)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let feed = async move {
+            stdin.write_all(input).await?;
+            stdin.flush().await?;
+            // Closing stdin is what ends the child's input.
+            drop(stdin);
+            Ok(())
+        };
+        // `output` reads stdout to its end and waits; zipped with the
+        // writer, so both pipes move at once.
+        let ((), output) = smol::future::try_zip(feed, child.output()).await?;
+        Ok((output.stdout, exit_code(output.status)))
     }
 }

@@ -1,12 +1,16 @@
 //! tokio, in its two flavours: `current_thread` and `multi_thread` with 2 workers.
 //!
 //! Both use `tokio::sync`: `mpsc::channel` for the queue, `Mutex` for the
-//! lock and `Notify` for the event.
+//! lock and `Notify` for the event; and `tokio::process` for subprocesses.
 
 use std::future::Future;
+use std::io;
+use std::process::Stdio;
 use std::time::Duration;
 
-use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt, Unwrapped};
+use tokio::io::AsyncWriteExt as _;
+
+use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt, Unwrapped, exit_code};
 
 /// tokio's `current_thread` runtime; the body runs in `Runtime::block_on`,
 /// as under `#[tokio::main(flavor = "current_thread")]`.
@@ -105,6 +109,29 @@ macro_rules! tokio_common {
         fn bounded<T: Send + 'static>(capacity: usize) -> (TokioTx<T>, TokioRx<T>) {
             let (tx, rx) = tokio::sync::mpsc::channel(capacity);
             (TokioTx(tx), TokioRx(rx))
+        }
+
+        async fn spawn_wait(program: &'static str) -> io::Result<i32> {
+            let mut child = tokio::process::Command::new(program).spawn()?;
+            Ok(exit_code(child.wait().await?))
+        }
+
+        async fn communicate(program: &'static str, input: &[u8]) -> io::Result<(Vec<u8>, i32)> {
+            let mut child = tokio::process::Command::new(program)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()?;
+            let mut stdin = child.stdin.take().expect("stdin is piped");
+            let feed = async move {
+                stdin.write_all(input).await?;
+                // Closing stdin is what ends the child's input.
+                drop(stdin);
+                Ok(())
+            };
+            // `wait_with_output` reads stdout to its end, then waits; joined
+            // with the writer, so both pipes move at once.
+            let ((), output) = tokio::try_join!(feed, child.wait_with_output())?;
+            Ok((output.stdout, exit_code(output.status)))
         }
     };
 }

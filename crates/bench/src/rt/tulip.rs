@@ -1,11 +1,14 @@
 //! tulip: its single-threaded event loop, `EventLoop::run_until_complete`,
-//! with tulip-sync's primitives: `tulip::sync::Queue`, `Lock` and `Event`.
+//! with tulip-sync's primitives: `tulip::sync::Queue`, `Lock` and `Event`,
+//! and tulip-process's subprocesses (`tulip::process`, asyncio's API).
 
 use std::future::Future;
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use tulip::process::{Command, Stdio, create_subprocess_exec};
 use tulip::sync::{Event, Lock, LockGuard, Queue};
 
 use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt, Unwrapped};
@@ -145,5 +148,26 @@ impl Rt for Tulip {
             senders: AtomicUsize::new(1),
         });
         (QueueSender(Arc::clone(&shared)), QueueReceiver(shared))
+    }
+
+    async fn spawn_wait(program: &'static str) -> io::Result<i32> {
+        // asyncio: `proc = await create_subprocess_exec(program)`,
+        // `await proc.wait()`.
+        let child = Command::new(program).spawn()?;
+        child.wait().await
+    }
+
+    async fn communicate(program: &'static str, input: &[u8]) -> io::Result<(Vec<u8>, i32)> {
+        // asyncio: `create_subprocess_exec(program, stdin=PIPE, stdout=PIPE)`,
+        // `stdout, _ = await proc.communicate(input)`, `proc.returncode`.
+        let mut child = create_subprocess_exec(program, [] as [&str; 0])
+            .stdin(Stdio::Piped)
+            .stdout(Stdio::Piped)
+            .await?;
+        let (stdout, _) = child.communicate(Some(input)).await?;
+        let code = child
+            .returncode()
+            .expect("communicate returns once the child has exited");
+        Ok((stdout, code))
     }
 }

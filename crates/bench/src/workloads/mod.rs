@@ -14,6 +14,8 @@ mod e2_yield_many;
 mod e3_chained_spawn;
 mod e4_ping_pong;
 mod m1_idle_tasks;
+mod p1_spawn_wait;
+mod p2_communicate;
 mod s1_queue_spsc;
 mod s2_queue_mpsc;
 mod s3_lock_contended;
@@ -32,6 +34,8 @@ pub(crate) const ALL: &[Entry] = &[
     entry::<s2_queue_mpsc::QueueMpsc>(),
     entry::<s3_lock_contended::LockContended>(),
     entry::<m1_idle_tasks::IdleTasks>(),
+    entry::<p1_spawn_wait::SpawnWait>(),
+    entry::<p2_communicate::Communicate>(),
     net::N1,
     net::N2,
     net::N3,
