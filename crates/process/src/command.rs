@@ -4,16 +4,25 @@
 use std::ffi::{OsStr, OsString};
 use std::future::{IntoFuture, Ready, ready};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio as StdStdio;
 
 use tulip_reactor::pipe::{PipeReader, PipeWriter};
-use tulip_streams::{StreamOptions, from_pipe_reader, from_pipe_writer};
+use tulip_streams::{
+    StreamOptions, StreamReader, StreamWriter, from_pipe_reader, from_pipe_writer,
+};
 
-use crate::exit::{ExitWatch, reap_orphans};
+use crate::exit::{ExitWatch, kill_and_reap, reap_orphans};
 use crate::process::Process;
+
+/// A child's stdin, stdout and stderr as streams, each if piped.
+type ChildStreams = (
+    Option<StreamWriter>,
+    Option<StreamReader>,
+    Option<StreamReader>,
+);
 
 /// Where a child's standard stream goes (asyncio's `PIPE`, `DEVNULL`, `STDOUT` and
 /// `None`).
@@ -200,6 +209,13 @@ impl Command {
     /// not exist); `InvalidInput` for [`Stdio::Stdout`] given as stdin or stdout; an
     /// error without a running loop.
     pub fn spawn(&self) -> io::Result<Process> {
+        // Checked first: past the fork, a failure would leave a child behind.
+        tulip_reactor::Reactor::current().map_err(|error| {
+            io::Error::other(format!(
+                "could not spawn {}: {error} (spawn on a running tulip loop)",
+                Path::new(&self.program).display()
+            ))
+        })?;
         ignore_sigpipe();
         reap_orphans();
         let mut command = std::process::Command::new(&self.program);
@@ -232,7 +248,8 @@ impl Command {
             if merged {
                 command.stderr(match self.stdout {
                     Stdio::Null => StdStdio::null(),
-                    _ => StdStdio::inherit(),
+                    // This process's stdout, as Python does (not its stderr).
+                    _ => StdStdio::from(std::io::stdout().as_fd().try_clone_to_owned()?),
                 });
             } else {
                 command.stderr(std_stdio(self.stderr, "stderr")?);
@@ -253,6 +270,35 @@ impl Command {
         drop(command);
         let pid = libc::pid_t::try_from(child.id()).map_err(io::Error::other)?;
         let watch = ExitWatch::new(pid);
+        match self.streams(&mut child, merged_pipe) {
+            Ok((stdin, stdout, stderr)) => Ok(Process::new(
+                watch,
+                stdin,
+                stdout,
+                stderr,
+                self.kill_on_drop,
+            )),
+            Err(error) => {
+                // The child runs, but its pipes could not join the loop: it must not be
+                // left running, nor unreaped.
+                kill_and_reap(&watch);
+                Err(io::Error::new(
+                    error.kind(),
+                    format!(
+                        "could not set up the pipes of {}: {error}",
+                        Path::new(&self.program).display()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// The parent's ends of the child's pipes, as streams on the loop.
+    fn streams(
+        &self,
+        child: &mut std::process::Child,
+        merged_pipe: Option<OwnedFd>,
+    ) -> io::Result<ChildStreams> {
         let stdin = child
             .stdin
             .take()
@@ -274,13 +320,7 @@ impl Command {
             .map(|pipe| PipeReader::from_owned_fd(OwnedFd::from(pipe)))
             .transpose()?
             .map(|pipe| from_pipe_reader(pipe, self.options));
-        Ok(Process::new(
-            watch,
-            stdin,
-            stdout,
-            stderr,
-            self.kill_on_drop,
-        ))
+        Ok((stdin, stdout, stderr))
     }
 }
 
@@ -369,7 +409,8 @@ fn ignore_sigpipe() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: sigaction with a null new action only reads the current one into
-        // `current`, a valid, zeroed `sigaction`.
+        // `current`, a valid, zeroed `sigaction`; signal(2) then sets a plain
+        // disposition (SIG_IGN), no handler.
         unsafe {
             let mut current: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut current) == 0

@@ -6,17 +6,18 @@
 //! A child nobody waits for any more (its `Process` dropped) is reaped in the
 //! background: by a task on the loop, or, with no loop left, at the next spawn.
 
-use std::future::poll_fn;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
-use std::task::{Context, Poll};
 
 use tulip_reactor::Async;
 
 /// How a child ended, as asyncio's `returncode`: the exit code, or minus the signal
 /// that killed it.
 pub(crate) type ReturnCode = i32;
+
+/// The return code of a child something else reaped (asyncio's choice too).
+const UNKNOWN_CODE: ReturnCode = 255;
 
 /// Watches one child: its pid, and its pidfd while the kernel has them.
 #[derive(Debug)]
@@ -63,7 +64,19 @@ impl ExitWatch {
     pub(crate) fn try_code(&self) -> io::Result<Option<ReturnCode>> {
         let mut code = lock(&self.code);
         if code.is_none() {
-            *code = reap(self.pid)?;
+            match reap(self.pid) {
+                Ok(reaped) => *code = reaped,
+                Err(error) if error.raw_os_error() == Some(libc::ECHILD) => {
+                    // Reaped by someone else (or SIGCHLD ignored): the status is lost,
+                    // and the pid must never be signalled again. asyncio reports 255.
+                    tracing::warn!(
+                        pid = self.pid,
+                        "a child was reaped by someone else: its return code is unknown (255)"
+                    );
+                    *code = Some(UNKNOWN_CODE);
+                }
+                Err(error) => return Err(error),
+            }
         }
         Ok(*code)
     }
@@ -81,12 +94,14 @@ impl ExitWatch {
     /// `ECHILD` if something else reaped the child; the error of listening for
     /// `SIGCHLD` where there is no pidfd.
     pub(crate) async fn wait(&self) -> io::Result<ReturnCode> {
+        reap_orphans();
         match &self.pidfd {
             Some(pidfd) => loop {
                 if let Some(code) = self.try_code()? {
                     return Ok(code);
                 }
-                poll_fn(|cx| poll_exited(pidfd, cx)).await?;
+                // Every waiter is woken (several tasks may wait for one child).
+                pidfd.readable().await?;
             },
             None => {
                 // Listening before the first try: a SIGCHLD between the two is not missed.
@@ -114,21 +129,29 @@ impl ExitWatch {
         if code.is_some() {
             return Err(io::Error::from_raw_os_error(libc::ESRCH));
         }
-        // The child is not reaped (and `code` is locked, so it will not be meanwhile):
-        // its pid cannot have been reused.
-        // SAFETY: kill(2) takes plain integers.
-        let result = unsafe { libc::kill(self.pid, signal) };
+        let result = match &self.pidfd {
+            // SAFETY: pidfd_send_signal takes the pidfd (open while `self` lives), the
+            // signal, a null siginfo (as kill(2) would fill it) and no flags.
+            Some(pidfd) => unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    pidfd.as_raw_fd(),
+                    signal,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                ) as libc::c_int
+            },
+            // Not reaped by us (and `code` is locked, so not meanwhile), nor by anyone
+            // else (that would have shown as ECHILD): the pid cannot have been reused.
+            // SAFETY: kill(2) takes plain integers.
+            None => unsafe { libc::kill(self.pid, signal) },
+        };
         drop(code);
         if result < 0 {
             return Err(io::Error::last_os_error());
         }
         Ok(())
     }
-}
-
-/// Ready once the pidfd is readable (the child exited).
-fn poll_exited(pidfd: &Async<OwnedFd>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-    pidfd.poll_readable(cx)
 }
 
 /// `pidfd_open(2)`.
@@ -183,23 +206,59 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 static ORPHANS: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
 
 /// Reaps `watch`'s child once it exits, without anyone waiting: in a task on the
-/// current loop, or, without one, at a later spawn.
+/// current loop; without one (or if the loop ends first), at a later spawn or wait.
 pub(crate) fn reap_in_background(watch: ExitWatch) {
     if matches!(watch.try_code(), Ok(Some(_)) | Err(_)) {
         return;
     }
-    let pid = watch.pid;
+    let guard = OrphanOnDrop(Some(watch));
     let reaper = async move {
-        if let Err(error) = watch.wait().await {
-            tracing::debug!(pid = watch.pid, %error, "could not reap a dropped child");
+        let mut guard = guard;
+        if let Some(watch) = &guard.0 {
+            match watch.wait().await {
+                Ok(_) => guard.0 = None,
+                Err(error) => {
+                    tracing::debug!(pid = watch.pid, %error, "could not reap a dropped child");
+                }
+            }
         }
     };
-    let spawned = tulip_executor::Handle::current()
-        .ok()
-        .and_then(|handle| handle.spawn(reaper).ok());
-    match spawned {
-        Some(task) => task.detach(),
-        None => lock(&ORPHANS).push(pid),
+    if let Ok(handle) = tulip_executor::Handle::current()
+        && let Ok(task) = handle.spawn(reaper)
+    {
+        task.detach();
+    }
+    // Not spawned: the future, and with it the guard, was dropped: an orphan now.
+}
+
+/// Hands a child not yet reaped over to the orphans when dropped: the reaper task's
+/// loop ended before the child did.
+struct OrphanOnDrop(Option<ExitWatch>);
+
+impl Drop for OrphanOnDrop {
+    fn drop(&mut self) {
+        if let Some(watch) = self.0.take()
+            && watch.known_code().is_none()
+        {
+            lock(&ORPHANS).push(watch.pid);
+        }
+    }
+}
+
+/// Kills (`SIGKILL`) and reaps a child now, blocking for the moment it takes to die:
+/// for a child that cannot be left running (a spawn that failed half-way, a
+/// `kill_on_drop` with no loop to reap it later).
+pub(crate) fn kill_and_reap(watch: &ExitWatch) {
+    if watch.send_signal(libc::SIGKILL).is_ok() {
+        let mut status = 0;
+        loop {
+            // SAFETY: `status` is a valid place for waitpid to write the status to.
+            let result = unsafe { libc::waitpid(watch.pid, &mut status, 0) };
+            if result >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        *lock(&watch.code) = Some(return_code(status));
     }
 }
 

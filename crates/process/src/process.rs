@@ -5,7 +5,7 @@ use std::io;
 
 use tulip_streams::{StreamReader, StreamWriter, WriteError};
 
-use crate::exit::{ExitWatch, ReturnCode, reap_in_background};
+use crate::exit::{ExitWatch, ReturnCode, kill_and_reap, reap_in_background};
 
 /// A child process (asyncio's `asyncio.subprocess.Process`), made by
 /// [`Command::spawn`](crate::Command::spawn).
@@ -15,7 +15,9 @@ use crate::exit::{ExitWatch, ReturnCode, reap_in_background};
 /// [`communicate`](Process::communicate) observe the exit without a thread, through
 /// the child's pidfd. Dropping a `Process` never leaves a zombie: a child still running
 /// is reaped in the background (and killed first with
-/// [`kill_on_drop`](crate::Command::kill_on_drop)).
+/// [`kill_on_drop`](crate::Command::kill_on_drop)). Unlike asyncio, whose transport
+/// kills a child still running when it is closed, a dropped child runs on unless
+/// `kill_on_drop` is set (as with `std::process::Child` and tokio).
 pub struct Process {
     watch: Option<ExitWatch>,
     /// The child's stdin, if piped (asyncio's `proc.stdin`).
@@ -64,7 +66,8 @@ impl Process {
     }
 
     /// Waits for the child to exit and returns its return code (asyncio's `wait`).
-    /// Cancel-safe: dropping the future leaves the child as it was.
+    /// Several tasks may wait at once. Cancel-safe: dropping the future leaves the
+    /// child as it was.
     ///
     /// Waiting with `stdout` or `stderr` piped and unread can deadlock, as in asyncio:
     /// a child blocked on a full pipe never exits. Use
@@ -85,14 +88,19 @@ impl Process {
     /// A child that exits without reading all of `input` is not an error (asyncio
     /// ignores the broken pipe too).
     ///
+    /// Cancel-safe for what is read: if the future is dropped (a timeout), what stdout
+    /// and stderr brought stays in their readers, and a later `communicate` (after a
+    /// `kill`, say) returns it; stdin, taken by the first call, is closed.
+    ///
     /// # Errors
     ///
     /// An error reading stdout or stderr, writing stdin (other than a broken pipe), or
     /// waiting.
     pub async fn communicate(&mut self, input: Option<&[u8]>) -> io::Result<(Vec<u8>, Vec<u8>)> {
+        // The readers stay in place (borrowed): a cancelled communicate loses nothing
+        // they read, and a later one goes on from there.
         let stdin = self.stdin.take();
-        let mut stdout = self.stdout.take();
-        let mut stderr = self.stderr.take();
+        let Process { stdout, stderr, .. } = self;
         let feed = async move {
             let Some(stdin) = stdin else { return Ok(()) };
             let sent = match input {
@@ -105,6 +113,9 @@ impl Process {
                 Err(error) => Err(error),
             };
             match closed {
+                // Closed by the caller before: nothing more can be sent (asyncio drops
+                // the input too).
+                Err(WriteError::Closing) => Ok(()),
                 Err(WriteError::Io(error))
                     if matches!(
                         error.kind(),
@@ -180,9 +191,13 @@ impl Drop for Process {
         let Some(watch) = self.watch.take() else {
             return;
         };
-        if self.kill_on_drop && watch.known_code().is_none() {
-            let _ = watch.try_code();
-            let _ = watch.send_signal(libc::SIGKILL);
+        if self.kill_on_drop && matches!(watch.try_code(), Ok(None)) {
+            if tulip_executor::Handle::current().is_ok() {
+                let _ = watch.send_signal(libc::SIGKILL);
+            } else {
+                // No loop to reap it later: it dies now (SIGKILL is prompt).
+                kill_and_reap(&watch);
+            }
         }
         reap_in_background(watch);
     }

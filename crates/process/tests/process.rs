@@ -267,3 +267,59 @@ fn a_child_killed_by_timeout() {
         assert_eq!(child.wait().await.unwrap(), -libc::SIGKILL);
     });
 }
+
+#[test]
+fn several_tasks_may_wait_for_one_child() {
+    run(async {
+        let child = create_subprocess_shell("sleep 0.1; exit 4").await.unwrap();
+        let (a, b) = tulip_executor::gather!(child.wait(), child.wait()).await;
+        assert_eq!((a.unwrap(), b.unwrap()), (4, 4));
+    });
+}
+
+#[test]
+fn a_cancelled_communicate_keeps_what_was_read() {
+    run(async {
+        let mut child = create_subprocess_shell("echo first; exec sleep 100")
+            .stdout(Stdio::Piped)
+            .kill_on_drop(true)
+            .await
+            .unwrap();
+        let cut = timeout(Duration::from_millis(200), child.communicate(None)).await;
+        assert!(cut.is_err());
+        child.kill().unwrap();
+        let (stdout, _) = child.communicate(None).await.unwrap();
+        assert_eq!(stdout, b"first\n");
+        assert_eq!(child.returncode(), Some(-libc::SIGKILL));
+    });
+}
+
+#[test]
+fn spawning_off_the_loop_is_an_error_before_anything_runs() {
+    let marker = std::env::temp_dir().join(format!("tulip-offloop-{}", std::process::id()));
+    let error = Command::new("touch").arg(&marker).spawn().unwrap_err();
+    assert!(error.to_string().contains("touch"), "{error}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!marker.exists(), "the child ran");
+}
+
+#[test]
+fn a_child_dropped_on_a_loop_that_ends_first_is_reaped_later() {
+    let pid = EventLoop::new()
+        .unwrap()
+        .run_until_complete(async {
+            let child = create_subprocess_shell("sleep 0.1").await.unwrap();
+            child.pid()
+        })
+        .unwrap();
+    // The loop (and its reaper task) is gone; the child exits meanwhile.
+    std::thread::sleep(Duration::from_millis(300));
+    run(async move {
+        // The next spawn reaps the orphans.
+        let child = create_subprocess_exec("true", [] as [&str; 0])
+            .await
+            .unwrap();
+        child.wait().await.unwrap();
+        assert_ne!(state_of(pid), Some('Z'), "left a zombie");
+    });
+}
