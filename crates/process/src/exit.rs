@@ -96,13 +96,20 @@ impl ExitWatch {
     pub(crate) async fn wait(&self) -> io::Result<ReturnCode> {
         reap_orphans();
         match &self.pidfd {
-            Some(pidfd) => loop {
-                if let Some(code) = self.try_code()? {
+            Some(pidfd) => {
+                if let Some(code) = self.known_code() {
                     return Ok(code);
                 }
-                // Every waiter is woken (several tasks may wait for one child).
-                pidfd.readable().await?;
-            },
+                // The pidfd was registered at spawn: it reports an exit that came before
+                // this wait too, so no `waitpid` is spent on a child still running.
+                loop {
+                    // Every waiter is woken (several tasks may wait for one child).
+                    pidfd.readable().await?;
+                    if let Some(code) = self.try_code()? {
+                        return Ok(code);
+                    }
+                }
+            }
             None => {
                 // Listening before the first try: a SIGCHLD between the two is not missed.
                 let mut sigchld = crate::signal::signal(libc::SIGCHLD).map_err(io::Error::other)?;
@@ -154,11 +161,19 @@ impl ExitWatch {
     }
 }
 
-/// `pidfd_open(2)`.
+/// `pidfd_open(2)`, non-blocking where the kernel allows (5.10+: it spares the
+/// registration its `fcntl`).
 fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
-    // SAFETY: the pidfd_open system call takes a pid and flags, and returns a new
-    // descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // PIDFD_NONBLOCK is O_NONBLOCK by definition.
+    let mut fd = -1;
+    for flags in [libc::O_NONBLOCK, 0] {
+        // SAFETY: the pidfd_open system call takes a pid and flags, and returns a new
+        // descriptor or -1.
+        fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) };
+        if fd >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+            break;
+        }
+    }
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
