@@ -622,6 +622,28 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// Whether a byte-stream transfer of `n` bytes out of `len` offered stopped short: the
 /// receive queue is empty (or the send buffer full). Zero is EOF (or nothing asked), not
 /// a short transfer.
+/// Reads into `buf`'s spare capacity with `read` (given that uninitialised room; it
+/// must return how many bytes it wrote there, from the start), and appends them:
+/// `Ok(0)` at once if there is no room. The one place where a read makes a `Vec`
+/// longer without zeroing it first.
+pub(crate) fn poll_append(
+    buf: &mut Vec<u8>,
+    read: impl FnOnce(&mut [std::mem::MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    let filled = buf.len();
+    let spare = buf.spare_capacity_mut();
+    let room = spare.len();
+    if room == 0 {
+        return Poll::Ready(Ok(0));
+    }
+    let n = ready!(read(spare))?.min(room);
+    // SAFETY: `read` initialised the first `n` bytes of the spare capacity (its
+    // contract; `min` keeps `n` within the room whatever it returned), so `filled + n`
+    // bytes from the start of `buf` are initialised, within capacity.
+    unsafe { buf.set_len(filled + n) };
+    Poll::Ready(Ok(n))
+}
+
 fn short(n: usize, len: usize) -> bool {
     n > 0 && n < len
 }

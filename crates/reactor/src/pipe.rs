@@ -12,9 +12,9 @@ use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use crate::io::Async;
+use crate::io::{Async, poll_append};
 
 /// Makes an anonymous pipe, both ends non-blocking and close-on-exec, registered with
 /// the current reactor.
@@ -101,26 +101,15 @@ impl PipeReader {
         cx: &mut Context<'_>,
         buf: &mut Vec<u8>,
     ) -> Poll<io::Result<usize>> {
-        let filled = buf.len();
-        let spare = buf.spare_capacity_mut();
-        let room = spare.len();
-        if room == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        let n = ready!(self.io.poll_read_stream(cx, room, |file| {
-            // SAFETY: `read(2)` writes at most `room` bytes into the spare capacity, which
-            // is valid for writes of `room` bytes; it never reads from it.
-            let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), room) };
-            if n < 0 {
-                Err(io::Error::last_os_error())
-            } else {
-                Ok(n as usize)
-            }
-        }))?;
-        // SAFETY: `read(2)` initialised the first `n` bytes of the spare capacity (`min`
-        // keeps that true whatever it returned), so `filled + n` bytes are initialised.
-        unsafe { buf.set_len(filled + n.min(room)) };
-        Poll::Ready(Ok(n.min(room)))
+        poll_append(buf, |spare| {
+            let room = spare.len();
+            self.io.poll_read_stream(cx, room, |file| {
+                // SAFETY: `read(2)` writes at most `room` bytes into `spare`, which is valid
+                // for writes of `room` bytes; it never reads from it.
+                let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), room) };
+                usize::try_from(n).map_err(|_| io::Error::last_os_error())
+            })
+        })
     }
 
     /// Ready unless a short read emptied the pipe since its last event (then waits for

@@ -18,11 +18,11 @@
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::Shutdown;
 use std::os::fd::AsFd;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use socket2::{SockAddr, SockRef, Socket};
 
-use crate::io::Async;
+use crate::io::{Async, poll_append};
 use crate::reactor::Reactor;
 
 /// A connected byte stream registered with a reactor.
@@ -100,20 +100,12 @@ where
         cx: &mut Context<'_>,
         buf: &mut Vec<u8>,
     ) -> Poll<io::Result<usize>> {
-        let filled = buf.len();
-        let spare = buf.spare_capacity_mut();
-        let room = spare.len();
-        if room == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        let n = ready!(self.io.poll_read_stream(cx, read_len::<T>(room), |io| {
-            SockRef::from(io).recv(spare)
-        }))?;
-        // SAFETY: `recv` wrote the first `n` bytes of the spare capacity (it never returns
-        // more than it was given room for; `min` keeps that true whatever it returns), so
-        // `filled + n` bytes from the start of `buf` are initialised, within capacity.
-        unsafe { buf.set_len(filled + n.min(room)) };
-        Poll::Ready(Ok(n.min(room)))
+        poll_append(buf, |spare| {
+            let room = spare.len();
+            // `recv` writes into `spare` only, and returns how much it wrote.
+            self.io
+                .poll_read_stream(cx, read_len::<T>(room), |io| SockRef::from(io).recv(spare))
+        })
     }
 
     /// Ready unless a short read emptied the socket since its last event (then waits
