@@ -546,11 +546,9 @@ impl<P: DatagramProtocol> DatagramDriver<P> {
             }
             let can_receive = !receive_blocked && !st.closing;
             if !can_receive || receives == RECEIVES_PER_RUN {
-                st.driver.wait(cx);
+                // Out of budget while there is more to read: run again after the others.
+                st.driver.park(cx, can_receive);
                 drop(st);
-                if can_receive {
-                    cx.waker().wake_by_ref();
-                }
                 return Poll::Pending;
             }
             drop(st);

@@ -243,12 +243,9 @@ impl<P: StreamProtocol<K>, K> Driver<P, K> {
             }
             let can_read = !read_blocked && !self.eof && !st.closing && !st.reading_paused;
             if !can_read || reads == READS_PER_RUN {
-                st.driver.wait(cx);
+                // Out of budget while there is more to read: run again after the others.
+                st.driver.park(cx, can_read);
                 drop(st);
-                if can_read {
-                    // Read enough for one run: let the others run, then read on.
-                    cx.waker().wake_by_ref();
-                }
                 return Poll::Pending;
             }
             drop(st);

@@ -92,6 +92,15 @@ impl DriverWake {
         }
     }
 
+    /// The driver waits; with `again` (it stopped at its budget, not for lack of
+    /// work) it wakes itself first, so that it runs again after the others.
+    pub(crate) fn park(&mut self, cx: &Context<'_>, again: bool) {
+        self.wait(cx);
+        if again {
+            cx.waker().wake_by_ref();
+        }
+    }
+
     /// The driver yields, having woken itself.
     pub(crate) fn pause(&mut self) {
         self.running = false;

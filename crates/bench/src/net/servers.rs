@@ -140,15 +140,25 @@ fn serve_tulip(
     bound: impl FnOnce(SocketAddr) + Send + 'static,
     stop: async_channel::Receiver<()>,
 ) -> io::Result<()> {
+    let start = tulip::start_server(
+        move |reader, writer| tulip_echo(reader, writer, read_size),
+        "127.0.0.1",
+        0,
+    );
+    run_tulip_server(start, bound, stop)
+}
+
+/// Runs a tulip server on a fresh event loop: `start` makes it, `bound` hears its
+/// address, and it serves until `stop` closes.
+fn run_tulip_server(
+    start: impl Future<Output = io::Result<tulip::Server>> + 'static,
+    bound: impl FnOnce(SocketAddr) + Send + 'static,
+    stop: async_channel::Receiver<()>,
+) -> io::Result<()> {
     let event_loop = tulip::EventLoop::new()?;
     event_loop
         .run_until_complete(async move {
-            let server = tulip::start_server(
-                move |reader, writer| tulip_echo(reader, writer, read_size),
-                "127.0.0.1",
-                0,
-            )
-            .await?;
+            let server = start.await?;
             let addr = server
                 .local_addrs()
                 .first()
@@ -200,22 +210,8 @@ fn serve_tulip_protocol(
     bound: impl FnOnce(SocketAddr) + Send + 'static,
     stop: async_channel::Receiver<()>,
 ) -> io::Result<()> {
-    let event_loop = tulip::EventLoop::new()?;
-    event_loop
-        .run_until_complete(async move {
-            let server =
-                tulip_protocol::create_server(EchoProtocol::default, "127.0.0.1", 0).await?;
-            let addr = server
-                .local_addrs()
-                .first()
-                .and_then(|addr| addr.as_inet())
-                .ok_or_else(|| io::Error::other("the server has no IP address"))?;
-            bound(addr);
-            let _ = stop.recv().await;
-            server.close();
-            Ok(())
-        })
-        .map_err(io::Error::other)?
+    let start = tulip_protocol::create_server(EchoProtocol::default, "127.0.0.1", 0);
+    run_tulip_server(start, bound, stop)
 }
 
 /// tokio: `tokio::net::TcpListener`, a task per connection, `read` and
