@@ -44,8 +44,11 @@ where
     R: Send + 'static,
 {
     let location = Location::caller();
-    match context::current() {
-        Some(inner) => spawn_blocking_on(&inner.shared.blocking, function, location),
+    if let Some(inner) = context::current() {
+        return spawn_blocking_on(&inner.shared.blocking, function, location);
+    }
+    match crate::runtime::context::current() {
+        Some(shared) => spawn_blocking_on(&shared.blocking, function, location),
         None => panic!("tulip::spawn_blocking: no running event loop on this thread"),
     }
 }

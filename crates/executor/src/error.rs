@@ -44,6 +44,33 @@ pub enum SpawnError {
     /// No event loop is running on this thread.
     #[error("no running event loop on this thread")]
     NoRunningLoop,
+    /// `!Send` work (`spawn_local`, a loop-thread callback) was handed to a
+    /// multi-thread runtime, whose tasks may move between threads.
+    #[error(
+        "spawn_local needs an event loop: this thread belongs to a multi-thread runtime, \
+         which runs only Send futures (use spawn, or run !Send work on an EventLoop)"
+    )]
+    NeedsEventLoop,
+}
+
+/// Why [`runtime::Builder::build`](crate::runtime::Builder::build) made no runtime.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `worker_threads(0)`: a runtime needs at least one worker.
+    #[error("a multi-thread runtime needs at least one worker thread")]
+    NoWorkers,
+    /// More workers than the runtime can count.
+    #[error("{requested} worker threads requested; at most {max} are supported")]
+    TooManyWorkers {
+        /// The number asked for.
+        requested: usize,
+        /// The most a runtime supports.
+        max: usize,
+    },
+    /// The reactor or a worker thread could not be made.
+    #[error("could not start the runtime: {0}")]
+    Io(#[from] io::Error),
 }
 
 /// There is no running event loop on this thread (asyncio's

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::blocking::spawn_blocking_on;
@@ -11,6 +11,7 @@ use crate::error::{NoRunningLoop, SpawnError};
 use crate::event_loop::context;
 use crate::event_loop::shared::{Remote, Shared};
 use crate::event_loop::{CallbackHandle, ThreadsafeHandle, TimerHandle};
+use crate::runtime;
 use crate::task::{self, JoinHandle, Schedule, TaskBuilder};
 use crate::threadsafe::ConcurrentFuture;
 use crate::util::deadline_after;
@@ -43,12 +44,27 @@ use crate::util::deadline_after;
 /// ```
 #[derive(Clone)]
 pub struct Handle {
-    shared: Arc<Shared>,
+    flavor: Flavor,
+}
+
+/// What a handle reaches: an event loop, or a multi-thread runtime.
+#[derive(Clone)]
+enum Flavor {
+    Loop(Arc<Shared>),
+    MultiThread(Arc<runtime::shared::Shared>),
 }
 
 impl Handle {
     pub(crate) fn new(shared: Arc<Shared>) -> Handle {
-        Handle { shared }
+        Handle {
+            flavor: Flavor::Loop(shared),
+        }
+    }
+
+    pub(crate) fn multi_thread(shared: Arc<runtime::shared::Shared>) -> Handle {
+        Handle {
+            flavor: Flavor::MultiThread(shared),
+        }
     }
 
     /// The handle of the loop running on this thread (asyncio's `get_running_loop()`).
@@ -65,25 +81,44 @@ impl Handle {
     /// # Errors
     /// [`NoRunningLoop`] outside a running loop.
     pub fn current() -> Result<Handle, NoRunningLoop> {
-        context::current()
-            .map(|inner| Handle::new(inner.shared.clone()))
+        if let Some(inner) = context::current() {
+            return Ok(Handle::new(inner.shared.clone()));
+        }
+        runtime::context::current()
+            .map(Handle::multi_thread)
             .ok_or(NoRunningLoop)
     }
 
     /// Schedules `callback` on the loop from any thread; it runs in one of the
     /// loop's next iterations, after what the loop has already queued.
     ///
+    /// On a multi-thread runtime the callback runs as a task of its own.
+    ///
     /// # Errors
     /// [`SpawnError::Closed`] once the loop is closed.
+    #[track_caller]
     pub fn call_soon_threadsafe(
         &self,
         callback: impl FnOnce() + Send + 'static,
     ) -> Result<ThreadsafeHandle, SpawnError> {
         let cancelled = Arc::new(AtomicBool::new(false));
-        let work = Remote::Callback(Box::new(callback), cancelled.clone());
-        self.shared
-            .push_remote(work)
-            .map_err(|_| SpawnError::Closed)?;
+        match &self.flavor {
+            Flavor::Loop(shared) => {
+                let work = Remote::Callback(Box::new(callback), cancelled.clone());
+                shared.push_remote(work).map_err(|_| SpawnError::Closed)?;
+            }
+            Flavor::MultiThread(shared) => {
+                let claim = cancelled.clone();
+                let run = async move {
+                    // Claimed, so that a later `cancel` reports it too late.
+                    if !claim.swap(true, Ordering::AcqRel) {
+                        callback();
+                    }
+                };
+                let builder = TaskBuilder::new(None, Location::caller());
+                shared.spawn(run, builder, false)?.detach();
+            }
+        }
         Ok(ThreadsafeHandle::new(cancelled))
     }
 
@@ -92,7 +127,8 @@ impl Handle {
     /// [`EventLoop::call_soon`](crate::EventLoop::call_soon).
     ///
     /// # Errors
-    /// [`SpawnError::WrongThread`] off the running loop's thread.
+    /// [`SpawnError::WrongThread`] off the running loop's thread;
+    /// [`SpawnError::NeedsEventLoop`] on a multi-thread runtime.
     pub fn call_soon(
         &self,
         callback: impl FnOnce() + 'static,
@@ -106,7 +142,8 @@ impl Handle {
     /// while it runs. See [`EventLoop::call_later`](crate::EventLoop::call_later).
     ///
     /// # Errors
-    /// [`SpawnError::WrongThread`] off the running loop's thread.
+    /// [`SpawnError::WrongThread`] off the running loop's thread;
+    /// [`SpawnError::NeedsEventLoop`] on a multi-thread runtime.
     pub fn call_later(
         &self,
         delay: Duration,
@@ -119,7 +156,8 @@ impl Handle {
     /// it runs. See [`EventLoop::call_at`](crate::EventLoop::call_at).
     ///
     /// # Errors
-    /// [`SpawnError::WrongThread`] off the running loop's thread.
+    /// [`SpawnError::WrongThread`] off the running loop's thread;
+    /// [`SpawnError::NeedsEventLoop`] on a multi-thread runtime.
     pub fn call_at(
         &self,
         when: Instant,
@@ -128,7 +166,7 @@ impl Handle {
         self.on_loop_thread(callback, |inner, callback| inner.call_at(when, callback))
     }
 
-    /// Spawns a `Send` future on the loop from any thread.
+    /// Spawns a `Send` future on the loop (or the runtime) from any thread.
     ///
     /// # Errors
     /// [`SpawnError::Closed`] once the loop is closed.
@@ -138,15 +176,22 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        if self.shared.is_closed() {
+        let shared = match &self.flavor {
+            Flavor::Loop(shared) => shared,
+            Flavor::MultiThread(shared) => {
+                let builder = TaskBuilder::new(None, Location::caller());
+                return shared.spawn(future, builder, false);
+            }
+        };
+        if shared.is_closed() {
             return Err(SpawnError::Closed);
         }
         let builder = TaskBuilder::new(None, Location::caller());
-        let (runnable, handle, task) = task::spawn(future, self.shared.clone(), builder);
-        self.shared.register(&task);
+        let (runnable, handle, task) = task::spawn(future, shared.clone(), builder);
+        shared.register(&task);
         // Local push on the loop's running thread, the remote queue elsewhere;
         // a loop closed meanwhile drops the Send future on this thread.
-        self.shared.schedule(runnable);
+        shared.schedule(runnable);
         Ok(handle)
     }
 
@@ -182,14 +227,14 @@ impl Handle {
     where
         R: Send + 'static,
     {
-        if self.shared.is_closed() {
+        if self.is_closed() {
             return Err(SpawnError::Closed);
         }
-        Ok(spawn_blocking_on(
-            &self.shared.blocking,
-            function,
-            Location::caller(),
-        ))
+        let pool = match &self.flavor {
+            Flavor::Loop(shared) => &shared.blocking,
+            Flavor::MultiThread(shared) => &shared.blocking,
+        };
+        Ok(spawn_blocking_on(pool, function, Location::caller()))
     }
 
     /// asyncio's name for [`spawn_blocking`](Self::spawn_blocking).
@@ -208,19 +253,36 @@ impl Handle {
     }
 
     /// Stops the loop after its current iteration (see
-    /// [`EventLoop::stop`](crate::EventLoop::stop)); from any thread.
+    /// [`EventLoop::stop`](crate::EventLoop::stop)); from any thread. On a
+    /// multi-thread runtime, makes the running (or the next)
+    /// [`block_on`](crate::Runtime::block_on) return
+    /// [`RunError::Stopped`](crate::RunError::Stopped); the tasks run on.
     pub fn stop(&self) {
-        self.shared.request_stop();
+        match &self.flavor {
+            Flavor::Loop(shared) => shared.request_stop(),
+            Flavor::MultiThread(shared) => shared.request_stop(),
+        }
     }
 
-    /// Whether the loop is closed.
+    /// Whether the loop is closed (the runtime shut down).
     pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
+        match &self.flavor {
+            Flavor::Loop(shared) => shared.is_closed(),
+            Flavor::MultiThread(shared) => shared.is_closed(),
+        }
     }
 
     /// The loop's clock now (virtual time on a virtual-time loop).
     pub fn time(&self) -> Instant {
-        self.shared.reactor.now()
+        match &self.flavor {
+            Flavor::Loop(shared) => shared.reactor.now(),
+            Flavor::MultiThread(shared) => shared.reactor.now(),
+        }
+    }
+
+    /// Whether this handle reaches a multi-thread runtime (not an event loop).
+    pub fn is_multi_thread(&self) -> bool {
+        matches!(self.flavor, Flavor::MultiThread(_))
     }
 
     fn on_loop_thread<C, R>(
@@ -228,7 +290,11 @@ impl Handle {
         callback: C,
         f: impl FnOnce(&crate::event_loop::LoopInner, C) -> R,
     ) -> Result<R, SpawnError> {
-        context::try_local(&self.shared, callback, |inner, callback| {
+        let shared = match &self.flavor {
+            Flavor::Loop(shared) => shared,
+            Flavor::MultiThread(_) => return Err(SpawnError::NeedsEventLoop),
+        };
+        context::try_local(shared, callback, |inner, callback| {
             if inner.closing.get() {
                 Err(SpawnError::Closed)
             } else {
@@ -249,7 +315,11 @@ impl std::fmt::Debug for Handle {
 
 impl PartialEq for Handle {
     fn eq(&self, other: &Handle) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+        match (&self.flavor, &other.flavor) {
+            (Flavor::Loop(a), Flavor::Loop(b)) => Arc::ptr_eq(a, b),
+            (Flavor::MultiThread(a), Flavor::MultiThread(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 

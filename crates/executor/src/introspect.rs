@@ -23,7 +23,7 @@ pub fn current_task() -> Option<Task> {
     task::current()
 }
 
-/// Every task of the running loop that has not finished (asyncio's
+/// Every task of the running loop (or multi-thread runtime) that has not finished (asyncio's
 /// `all_tasks()`), with its name, state, spawn location and poll count.
 ///
 /// ```
@@ -39,10 +39,13 @@ pub fn current_task() -> Option<Task> {
 /// # Errors
 /// [`NoRunningLoop`] outside a running loop.
 pub fn all_tasks() -> Result<Vec<Task>, NoRunningLoop> {
-    let inner = context::current().ok_or(NoRunningLoop)?;
-    Ok(inner
-        .shared
-        .live_tasks()
+    let tasks = match context::current() {
+        Some(inner) => inner.shared.live_tasks(),
+        None => crate::runtime::context::current()
+            .ok_or(NoRunningLoop)?
+            .live_tasks(),
+    };
+    Ok(tasks
         .into_iter()
         .filter(|task| !task.is_finished())
         .collect())

@@ -46,6 +46,8 @@ mod event_loop;
 mod handle;
 mod introspect;
 mod loom;
+mod registry;
+pub mod runtime;
 mod spawn;
 pub mod task;
 mod threadsafe;
@@ -57,13 +59,14 @@ pub use crate::combinators::{
     AsCompleted, ChildFailure, GroupSpawnError, GroupSpawner, ReturnWhen, TaskGroup,
     TaskGroupError, as_completed, gather_all, shield, try_gather, wait,
 };
-pub use crate::error::{NoRunningLoop, RunError, SpawnError};
+pub use crate::error::{BuildError, NoRunningLoop, RunError, SpawnError};
 pub use crate::event_loop::{
     Builder, CallbackHandle, EventLoop, ExceptionContext, ThreadsafeHandle, TimerHandle,
     default_exception_handler,
 };
 pub use crate::handle::Handle;
 pub use crate::introspect::{all_tasks, current_task};
+pub use crate::runtime::Runtime;
 pub use crate::spawn::{spawn, spawn_local};
 pub use crate::task::{
     AbortOnDropHandle, JoinError, JoinHandle, PanicPayload, Task, TaskId, TaskState,

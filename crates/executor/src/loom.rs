@@ -5,7 +5,8 @@
 //! both builds expose the same API. Code that goes through this module is
 //! identical in both builds, so what loom checks is what ships.
 //!
-//! Only the task module uses it: the rest of the crate keeps plain `std`.
+//! The task module and the runtime's run queue use it; the runtime's sleep
+//! protocol has its own facade (`runtime/sync.rs`); the rest keeps plain `std`.
 
 #[cfg(loom)]
 pub(crate) use loom::{
@@ -36,6 +37,24 @@ impl<T> UnsafeCell<T> {
     /// Runs `f` with a raw pointer for reading and writing the value.
     #[inline(always)]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+// Added for the multi-thread run queue (`runtime::queue`): a 64-bit atomic
+// for its packed head word, the `Arc` its owner and stealers share, and a
+// read-only `UnsafeCell::with` so that loom can tell reads from writes.
+#[cfg(loom)]
+pub(crate) use loom::sync::{Arc, atomic::AtomicU64};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Arc, atomic::AtomicU64};
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    /// Runs `f` with a raw pointer for reading the value.
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())
     }
 }

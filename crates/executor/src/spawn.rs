@@ -7,6 +7,7 @@ use std::panic::Location;
 use crate::error::SpawnError;
 use crate::event_loop::context;
 use crate::event_loop::inner::{LoopInner, Ready};
+use crate::runtime;
 use crate::task::{self, JoinHandle, TaskBuilder};
 
 /// Spawns `future` as a task of the running loop (asyncio's `create_task`)
@@ -27,17 +28,23 @@ use crate::task::{self, JoinHandle, TaskBuilder};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
+/// On a worker of a multi-thread [`Runtime`](crate::Runtime) (or inside its
+/// `block_on`), the task is spawned on that runtime.
+///
 /// # Panics
-/// Outside a running loop, as asyncio raises "no running event loop". Use
-/// [`Builder::spawn`] or [`Handle::spawn`](crate::Handle::spawn) to get an
-/// error instead.
+/// Outside a running loop or runtime, as asyncio raises "no running event
+/// loop". Use [`Builder::spawn`] or [`Handle::spawn`](crate::Handle::spawn)
+/// to get an error instead.
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_local(future)
+    match Builder::new().spawn(future) {
+        Ok(handle) => handle,
+        Err(error) => panic!("tulip::spawn: {error}"),
+    }
 }
 
 /// Spawns a future that need not be `Send` on the running loop; see [`spawn`].
@@ -55,7 +62,8 @@ where
 /// ```
 ///
 /// # Panics
-/// Outside a running loop; use [`Builder::spawn_local`] to get an error instead.
+/// Outside a running loop, and on a multi-thread runtime, which runs only
+/// `Send` futures; use [`Builder::spawn_local`] to get an error instead.
 #[track_caller]
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
 where
@@ -107,24 +115,33 @@ impl Builder {
         self
     }
 
-    /// Spawns a `Send` future on the running loop.
+    /// Spawns a `Send` future on the running loop, or on the multi-thread
+    /// runtime this thread belongs to.
     ///
     /// # Errors
-    /// [`SpawnError::NoRunningLoop`] outside a running loop.
+    /// [`SpawnError::NoRunningLoop`] outside a running loop or runtime,
+    /// [`SpawnError::Closed`] while it is closing.
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> Result<JoinHandle<F::Output>, SpawnError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_local(future)
+        let location = Location::caller();
+        if context::is_set() {
+            return self.spawn_local(future);
+        }
+        let shared = runtime::context::current().ok_or(SpawnError::NoRunningLoop)?;
+        let eager = self.eager.unwrap_or(shared.config.eager_tasks);
+        shared.spawn(future, TaskBuilder::new(self.name, location), eager)
     }
 
     /// Spawns a future that need not be `Send` on the running loop.
     ///
     /// # Errors
     /// [`SpawnError::NoRunningLoop`] outside a running loop,
-    /// [`SpawnError::Closed`] while the loop is closing.
+    /// [`SpawnError::Closed`] while the loop is closing,
+    /// [`SpawnError::NeedsEventLoop`] on a multi-thread runtime.
     #[track_caller]
     pub fn spawn_local<F>(self, future: F) -> Result<JoinHandle<F::Output>, SpawnError>
     where
@@ -132,7 +149,12 @@ impl Builder {
         F::Output: 'static,
     {
         let location = Location::caller();
-        let inner = context::current().ok_or(SpawnError::NoRunningLoop)?;
+        let Some(inner) = context::current() else {
+            if runtime::context::is_set() {
+                return Err(SpawnError::NeedsEventLoop);
+            }
+            return Err(SpawnError::NoRunningLoop);
+        };
         let eager = self.eager.unwrap_or_else(|| inner.eager_tasks.get());
         spawn_on(&inner, future, TaskBuilder::new(self.name, location), eager)
     }

@@ -130,6 +130,13 @@ pub enum SignalError {
     /// The running loop is closing and accepts no new handler task.
     #[error("the event loop is closing")]
     LoopClosed,
+    /// A signal handler (a `!Send` callback) was added on a multi-thread
+    /// runtime, which runs only `Send` work.
+    #[error(
+        "signal handlers need an event loop; on a multi-thread runtime, await the stream \
+         of tulip_process::signal::signal in a task instead"
+    )]
+    NeedsEventLoop,
     /// Creating the socket pair, registering it or installing the handler
     /// failed.
     #[error("signal handling I/O failed: {0}")]
@@ -427,6 +434,7 @@ fn take_handlers(event_loop: &Handle, signum: i32) -> Vec<HandlerEntry> {
 /// # Errors
 /// [`SignalError::InvalidSignal`], [`SignalError::Forbidden`] as for
 /// [`signal`]; [`SignalError::NoRunningLoop`] outside a running loop;
+/// [`SignalError::NeedsEventLoop`] on a multi-thread runtime;
 /// [`SignalError::LoopClosed`] while the loop is closing;
 /// [`SignalError::Io`] if subscribing failed. On error, a handler already set
 /// stays set.
@@ -436,6 +444,9 @@ pub fn add_signal_handler(
 ) -> Result<(), SignalError> {
     let index = check_signal(signum)?;
     let event_loop = Handle::current().map_err(|_| SignalError::NoRunningLoop)?;
+    if event_loop.is_multi_thread() {
+        return Err(SignalError::NeedsEventLoop);
+    }
     let reactor = Reactor::current().map_err(|_| SignalError::NoRunningLoop)?;
     // Subscribe before removing the handler being replaced: the count of
     // subscriptions never drops to zero, so the disposition does not flap.
@@ -446,6 +457,7 @@ pub fn add_signal_handler(
         .spawn_local(run_handler(signum, signals, callback))
         .map_err(|error| match error {
             SpawnError::Closed => SignalError::LoopClosed,
+            SpawnError::NeedsEventLoop => SignalError::NeedsEventLoop,
             _ => SignalError::NoRunningLoop,
         })?;
     let replaced = take_handlers(&event_loop, signum);

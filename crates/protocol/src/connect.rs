@@ -74,7 +74,7 @@ pub async fn create_connection<F, P, K>(
 ) -> io::Result<(Transport, ProtocolRef<P>)>
 where
     F: FnOnce() -> P,
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     create_connection_with(protocol_factory, host, port, &ConnectConfig::new()).await
@@ -94,7 +94,7 @@ pub async fn create_connection_with<F, P, K>(
 ) -> io::Result<(Transport, ProtocolRef<P>)>
 where
     F: FnOnce() -> P,
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     let stream = connect_tcp(host, port, config).await?;
@@ -113,7 +113,7 @@ pub async fn create_unix_connection<F, P, K>(
 ) -> io::Result<(Transport, ProtocolRef<P>)>
 where
     F: FnOnce() -> P,
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     let stream = connect_unix(path).await?;
@@ -131,7 +131,7 @@ pub fn connect_accepted_socket<P, K>(
     stream: TcpStream,
 ) -> io::Result<(Transport, ProtocolRef<P>)>
 where
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     attach(Shared::new_tcp(stream, None), protocol)
@@ -140,14 +140,14 @@ where
 /// Calls `connection_made` and spawns the connection's driver on the current loop.
 fn attach<P, K>(shared: Arc<Shared>, protocol: P) -> io::Result<(Transport, ProtocolRef<P>)>
 where
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     let cell = ProtocolCell::new(protocol);
     let mut driver = Driver::<P, K>::new(shared.clone(), cell.clone());
     driver.make();
     let task = tulip_executor::task::Builder::new()
-        .spawn_local(driver)
+        .spawn(driver)
         .map_err(io::Error::other)?;
     task.detach();
     Ok((Transport { shared }, ProtocolRef::new(cell)))

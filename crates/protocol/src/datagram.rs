@@ -124,7 +124,7 @@ pub async fn create_datagram_endpoint<F, P>(
 ) -> io::Result<(DatagramTransport, ProtocolRef<P>)>
 where
     F: FnOnce() -> P,
-    P: DatagramProtocol,
+    P: DatagramProtocol + Send,
 {
     let local = match &endpoint.local {
         Some((host, port)) => Some(first_addr(host, *port).await?),
@@ -173,7 +173,7 @@ where
     };
     driver.make();
     tulip_executor::task::Builder::new()
-        .spawn_local(driver)
+        .spawn(driver)
         .map_err(io::Error::other)?
         .detach();
     Ok((transport, ProtocolRef::new(cell)))

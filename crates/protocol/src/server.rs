@@ -68,7 +68,7 @@ pub async fn create_server<F, P, K>(
 ) -> io::Result<Server>
 where
     F: Fn() -> P + Send + Sync + 'static,
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     create_server_with(protocol_factory, host, port, ServeOptions::new()).await
@@ -88,7 +88,7 @@ pub async fn create_server_with<F, P, K>(
 ) -> io::Result<Server>
 where
     F: Fn() -> P + Send + Sync + 'static,
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     let handler = move |stream, peer| {
@@ -110,7 +110,7 @@ pub async fn create_unix_server<F, P, K>(
 ) -> io::Result<Server>
 where
     F: Fn() -> P + Send + Sync + 'static,
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     let handler = move |stream, peer| {
@@ -130,7 +130,7 @@ fn connection<F, P, K>(
 )
 where
     F: Fn() -> P,
-    P: StreamProtocol<K>,
+    P: StreamProtocol<K> + Send,
     K: 'static,
 {
     let control = Arc::downgrade(&shared) as Weak<dyn ClientControl>;

@@ -117,7 +117,7 @@ pub async fn open_unix_connection(
 pub async fn start_server<H, Fut>(handler: H, host: &str, port: u16) -> io::Result<Server>
 where
     H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     start_server_with(
@@ -145,7 +145,7 @@ pub async fn start_server_with<H, Fut>(
 ) -> io::Result<Server>
 where
     H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     let handler = StreamsHandler { handler, streams };
@@ -168,7 +168,7 @@ pub async fn start_unix_server<H, Fut>(
 ) -> io::Result<Server>
 where
     H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     let handler = StreamsHandler { handler, streams };
@@ -217,7 +217,7 @@ impl<L, H, Fut> Accept<L> for StreamsHandler<H>
 where
     L: StreamsOf,
     H: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     type Input = (StreamReader, StreamWriter);

@@ -560,9 +560,9 @@ pub(crate) trait Listen: Send + Sync + 'static {
 /// [`call`]: Accept::call
 pub(crate) trait Accept<L: Listen>: Send + Sync + 'static {
     /// What the handler is called with.
-    type Input: 'static;
+    type Input: Send + 'static;
     /// The handler's future.
-    type Fut: Future<Output: HandlerOutput> + 'static;
+    type Fut: Future<Output: HandlerOutput> + Send + 'static;
     /// Turns the accepted stream into the handler's input, and says how the server can
     /// reach the connection; `None` drops the connection (the user's code that makes
     /// the input panicked, which is logged: the accept loop goes on).
@@ -583,7 +583,7 @@ impl<L, H, Fut> Accept<L> for RawHandler<H>
 where
     L: Listen,
     H: Fn(L::Stream, L::Addr) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     type Input = (L::Stream, L::Addr);
@@ -626,7 +626,7 @@ impl<L, H, Fut> Accept<L> for ControlledHandler<H>
 where
     L: Listen,
     H: Fn(L::Stream, L::Addr) -> (Fut, Weak<dyn ClientControl>) + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     type Input = Fut;
@@ -810,7 +810,7 @@ fn spawn_connection<L: Listen, A: Accept<L>>(
         id,
     };
     let task = HandlerTask::<L, A>::new(handler.clone(), input, shown_peer, guard);
-    let spawned = tulip_executor::task::Builder::new().spawn_local(task);
+    let spawned = tulip_executor::task::Builder::new().spawn(task);
     match spawned {
         Ok(handle) => {
             let task = handle.task();
@@ -920,7 +920,7 @@ pub async fn serve_tcp<H, Fut>(
 ) -> io::Result<Server>
 where
     H: Fn(TcpStream, SocketAddr) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     serve_tcp_with(RawHandler(handler), host, port, options).await
@@ -1002,7 +1002,7 @@ pub async fn serve_tcp_controlled<H, Fut>(
 ) -> io::Result<Server>
 where
     H: Fn(TcpStream, SocketAddr) -> (Fut, Weak<dyn ClientControl>) + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     serve_tcp_with(ControlledHandler(handler), host, port, options).await
@@ -1112,7 +1112,7 @@ pub async fn serve_unix<H, Fut>(
 ) -> io::Result<Server>
 where
     H: Fn(UnixStream, UnixSocketAddr) -> Fut + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     serve_unix_with(RawHandler(handler), path.as_ref(), options).await
@@ -1131,7 +1131,7 @@ pub async fn serve_unix_controlled<H, Fut>(
 ) -> io::Result<Server>
 where
     H: Fn(UnixStream, UnixSocketAddr) -> (Fut, Weak<dyn ClientControl>) + Send + Sync + 'static,
-    Fut: Future + 'static,
+    Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
     serve_unix_with(ControlledHandler(handler), path.as_ref(), options).await

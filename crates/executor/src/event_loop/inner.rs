@@ -313,14 +313,7 @@ impl LoopInner {
         }
         let seconds = elapsed.as_secs_f64();
         match what {
-            Described::Task(task) => tracing::warn!(
-                target: "tulip::debug",
-                task = %task.name(),
-                spawned_at = %task.location(),
-                "Executing task {} (spawned at {}) took {seconds:.3} seconds",
-                task.name(),
-                task.location(),
-            ),
+            Described::Task(task) => report_slow_task(&task, elapsed),
             Described::Callback => tracing::warn!(
                 target: "tulip::debug",
                 "Executing a callback took {seconds:.3} seconds"
@@ -349,6 +342,20 @@ impl LoopInner {
         }
         had_work
     }
+}
+
+/// Debug mode's report of a task step that ran `elapsed`, longer than the
+/// slow-callback threshold (the loop and the multi-thread runtime share it).
+pub(crate) fn report_slow_task(task: &Task, elapsed: Duration) {
+    let seconds = elapsed.as_secs_f64();
+    tracing::warn!(
+        target: "tulip::debug",
+        task = %task.name(),
+        spawned_at = %task.location(),
+        "Executing task {} (spawned at {}) took {seconds:.3} seconds",
+        task.name(),
+        task.location(),
+    );
 }
 
 enum Described {

@@ -416,7 +416,7 @@ impl EventLoop {
             Err(RunError::Closed)
         } else if self.is_running() {
             Err(RunError::AlreadyRunning)
-        } else if context::is_set() {
+        } else if context::is_set() || crate::runtime::context::is_set() {
             Err(RunError::AnotherLoopRunning)
         } else {
             Ok(())

@@ -15,10 +15,8 @@ use tulip_reactor::Reactor;
 use super::context;
 use super::exception::ExceptionContext;
 use crate::blocking::BlockingPool;
+use crate::registry::Registry;
 use crate::task::{Runnable, Schedule, Task};
-
-/// Capacity the registry keeps however few tasks are left.
-const REGISTRY_CAPACITY_KEPT: usize = 1024;
 
 /// Work handed to the loop from outside its running thread.
 pub(crate) enum Remote {
@@ -39,9 +37,7 @@ pub(crate) struct Shared {
     /// Mirrors `!remote.is_empty()` so that the loop checks it without the lock.
     remote_pending: AtomicBool,
     /// Every live task of the loop, for `all_tasks` and for shutdown at close.
-    /// A task's slot is its `owner_key`; removal swaps the last task into the
-    /// hole, so the registry costs one word per live task.
-    registry: Mutex<Vec<Task>>,
+    registry: Registry,
     closed: AtomicBool,
     stopping: AtomicBool,
     pub(crate) blocking: BlockingPool,
@@ -53,7 +49,7 @@ impl Shared {
             reactor,
             remote: Mutex::new(VecDeque::new()),
             remote_pending: AtomicBool::new(false),
-            registry: Mutex::new(Vec::new()),
+            registry: Registry::default(),
             closed: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             blocking,
@@ -88,41 +84,16 @@ impl Shared {
     }
 
     pub(crate) fn register(&self, task: &Task) {
-        let mut registry = lock(&self.registry);
-        task.set_owner_key(registry.len());
-        registry.push(task.clone());
-    }
-
-    /// Removes `task` from the registry (it completed).
-    fn unregister(&self, task: &Task) {
-        let removed = {
-            let mut registry = lock(&self.registry);
-            let key = task.owner_key();
-            if !registry.get(key).is_some_and(|owned| owned.ptr_eq(task)) {
-                return;
-            }
-            let removed = registry.swap_remove(key);
-            if let Some(moved) = registry.get(key) {
-                moved.set_owner_key(key);
-            }
-            if registry.capacity() > REGISTRY_CAPACITY_KEPT
-                && registry.len() < registry.capacity() / 4
-            {
-                let keep = registry.len() * 2;
-                registry.shrink_to(keep);
-            }
-            removed
-        };
-        // Outside the lock: a task reference may run arbitrary drops.
-        drop(removed);
+        // The loop's registry never closes: close shuts every task down itself.
+        self.registry.register(task);
     }
 
     pub(crate) fn live_tasks(&self) -> Vec<Task> {
-        lock(&self.registry).clone()
+        self.registry.tasks()
     }
 
     pub(crate) fn live_task_count(&self) -> usize {
-        lock(&self.registry).len()
+        self.registry.len()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -164,7 +135,7 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, task: &Task) {
-        self.unregister(task);
+        self.registry.unregister(task);
     }
 
     fn unretrieved_panic(&self, task: &Task, message: &str) {

@@ -1,0 +1,57 @@
+//! The multi-thread runtime a thread belongs to: set on its workers and on a
+//! thread inside `block_on`, so that `spawn`, `Handle::current` and
+//! `all_tasks` find the runtime there.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::shared::Shared;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+/// The runtime this thread belongs to now, if any.
+pub(crate) fn current() -> Option<Arc<Shared>> {
+    CURRENT
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Whether this thread belongs to a runtime now.
+pub(crate) fn is_set() -> bool {
+    CURRENT
+        .try_with(|slot| slot.borrow().is_some())
+        .unwrap_or(false)
+}
+
+/// Makes `shared` (and its reactor) this thread's runtime until dropped.
+pub(crate) struct Entered {
+    previous: Option<Arc<Shared>>,
+    _reactor: tulip_reactor::EnterGuard,
+}
+
+pub(crate) fn enter(shared: &Arc<Shared>) -> Entered {
+    let reactor = shared.reactor.enter();
+    let previous = CURRENT
+        .try_with(|slot| slot.borrow_mut().replace(shared.clone()))
+        .ok()
+        .flatten();
+    Entered {
+        previous,
+        _reactor: reactor,
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // Swapped outside the borrow: dropping our `Arc` may run code.
+        let ours = CURRENT
+            .try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous))
+            .ok()
+            .flatten();
+        drop(ours);
+    }
+}
