@@ -61,6 +61,22 @@ fn ci() -> Result<(), String> {
         &[],
     )?;
     cargo(&["test", "--workspace"], &[("CI", "true")])?;
+    // The suites of sockets, pipes, signals and subprocesses again, on the
+    // multi-thread runtime (`--tests`: unit and integration tests, no
+    // doctests; about 10 s on 2 cores once built).
+    cargo(
+        &[
+            "test",
+            "--package",
+            "tulip-streams",
+            "--package",
+            "tulip-protocol",
+            "--package",
+            "tulip-process",
+            "--tests",
+        ],
+        &[("CI", "true"), ("TULIP_TEST_RUNTIME", "multi_thread")],
+    )?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],

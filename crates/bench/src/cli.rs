@@ -11,9 +11,13 @@ use crate::workloads::{ALL, Entry, Scale};
 pub(crate) const USAGE: &str = "\
 usage: tulip-bench [OPTIONS] [ID...]
 
-Runs the benchmark workloads (all of them when no ID is given) on tulip,
-tokio (current_thread), tokio (multi_thread, 2 workers) and smol, each
-measurement in a fresh child process, and prints the medians side by side.
+Runs the benchmark workloads (all of them when no ID is given) on tulip
+(its event loop), tulip_mt (its multi-thread runtime, 2 workers), tokio
+(current_thread), tokio (multi_thread, 2 workers), smol and smol_mt (one
+smol Executor on 2 threads), each measurement in a fresh child process,
+and prints the medians side by side. tulip's ratio is to its best peer as
+before (never smol_mt); tulip_mt's (mt ratio) to the best of tokio_mt and
+smol_mt; loop vs runtime puts tulip against tulip_mt.
 The network workloads (N1-N3, M2) also run tulip_protocol, tulip's
 protocol-based echo server (a second tulip column, with its own ratio),
 Python's asyncio and uvloop (python3, skipped where missing) and mio_raw,
@@ -23,8 +27,10 @@ An ID is a workload's id (E1), name (spawn_many) or both (E1_spawn_many).
 options:
   --list             print the workload ids and exit
   --reps N           repetitions per runtime, interleaved (default 5)
-  --runtimes A,B     only these runtimes (tulip, tulip_protocol, tokio_ct,
-                     tokio_mt, smol, asyncio, uvloop, mio_raw)
+  --runtimes A,B     only these runtimes (tulip, tulip_mt, tulip_protocol,
+                     tokio_ct, tokio_mt, smol, smol_mt, asyncio, uvloop,
+                     mio_raw); the multi-thread comparison is
+                     --runtimes tulip,tulip_mt,tokio_mt,smol_mt
   --quick            tiny sizes, to check that everything runs; writes no
                      results.json unless --out is given
   --timeout SECS     kill a measurement that runs longer (default 300)
@@ -372,6 +378,35 @@ mod tests {
         assert_eq!((entry.id, target.server_pid), ("M2", Some(42)));
         assert!(parse_str("--loadgen M2 127.0.0.1:9 --server-pid x").is_err());
         assert!(parse_str("--loadgen N1 nowhere").is_err());
+    }
+
+    #[test]
+    fn multi_thread_runtime_names_parse_and_the_usage_lists_them() {
+        let Ok(Command::Suite(options)) =
+            parse_str("--runtimes smol_mt,tokio_mt,tulip_mt,tulip E1 N1")
+        else {
+            panic!("expected a suite");
+        };
+        // Table order, whatever the order given.
+        assert_eq!(
+            options.runtimes,
+            [
+                RuntimeId::Tulip,
+                RuntimeId::TulipMt,
+                RuntimeId::TokioMt,
+                RuntimeId::SmolMt
+            ]
+        );
+        assert!(matches!(
+            parse_str("--serve tulip_mt"),
+            Ok(Command::Serve {
+                runtime: RuntimeId::TulipMt,
+                ..
+            })
+        ));
+        for runtime in RuntimeId::ALL {
+            assert!(USAGE.contains(runtime.name()), "{}", runtime.name());
+        }
     }
 
     #[test]

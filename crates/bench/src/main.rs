@@ -1,7 +1,10 @@
 //! `tulip-bench`: the benchmark suite of `shared/BENCHMARKS.md`, run on
 //! tulip and on its peers (tokio `current_thread`, tokio `multi_thread`
 //! with 2 workers, smol; for the network workloads also Python's asyncio
-//! and uvloop, and a raw mio server as the floor) side by side.
+//! and uvloop, and a raw mio server as the floor) side by side; and on
+//! tulip's multi-thread runtime with 2 workers (`tulip_mt`) against the
+//! multi-thread peers with 2 threads (tokio `multi_thread`, and `smol_mt`,
+//! one smol `Executor` on 2 threads), see [`report`].
 //!
 //! ```text
 //! cargo xtask bench [ID...]                      # or:

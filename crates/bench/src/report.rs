@@ -1,10 +1,17 @@
 //! Medians, the best peer, the ratio, and their table and JSON forms.
+//!
+//! Ratios are taken within a peer group ([`PeerGroup`]): tulip's event loop
+//! (`tulip`, and `tulip_protocol`) against the peers it has always had
+//! (`best peer`, `ratio`), tulip's multi-thread runtime (`tulip_mt`, 2
+//! workers) against the multi-thread peers with 2 threads, tokio_mt and
+//! smol_mt (`mt best peer`, `mt ratio`); `loop vs runtime` puts the loop
+//! against the runtime.
 
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
-use crate::rt::RuntimeId;
+use crate::rt::{PeerGroup, RuntimeId};
 use crate::workloads::{ALL, Entry};
 
 /// One workload's results: the median of each runtime that produced a figure.
@@ -62,12 +69,17 @@ impl Row {
         }
     }
 
-    /// The best of tulip's peers and its median.
+    /// The best of the loop's peers ([`PeerGroup::Loop`]) and its median.
     pub(crate) fn best_peer(&self) -> Option<(RuntimeId, f64)> {
+        self.best_peer_in(PeerGroup::Loop)
+    }
+
+    /// The best peer of `group` and its median.
+    pub(crate) fn best_peer_in(&self, group: PeerGroup) -> Option<(RuntimeId, f64)> {
         self.medians
             .iter()
             .copied()
-            .filter(|(runtime, _)| runtime.is_peer())
+            .filter(|(runtime, _)| runtime.is_peer_in(group))
             .reduce(|best, next| {
                 if self.better(next.1, best.1) {
                     next
@@ -82,8 +94,28 @@ impl Row {
     /// for lower-is-better ones. tulip is its streams server
     /// ([`RuntimeId::Tulip`]); [`Row::protocol_ratio`] is its protocols'.
     pub(crate) fn ratio(&self) -> Option<f64> {
-        let (_, best) = self.best_peer()?;
-        self.tulip_against(best)
+        self.ratio_in(PeerGroup::Loop)
+    }
+
+    /// `group`'s tulip column ([`PeerGroup::tulip`]) against the best peer
+    /// of `group`, oriented as [`Row::ratio`].
+    pub(crate) fn ratio_in(&self, group: PeerGroup) -> Option<f64> {
+        let (_, best) = self.best_peer_in(group)?;
+        self.against(group.tulip(), best)
+    }
+
+    /// tulip's multi-thread runtime ([`RuntimeId::TulipMt`]) against the
+    /// best multi-thread peer (tokio_mt, smol_mt), oriented as
+    /// [`Row::ratio`].
+    pub(crate) fn mt_ratio(&self) -> Option<f64> {
+        self.ratio_in(PeerGroup::MultiThread)
+    }
+
+    /// tulip's event loop against its multi-thread runtime, oriented as
+    /// [`Row::ratio`]: above 1.00 the loop (one thread) does better than
+    /// the runtime (2 workers), below it the runtime does.
+    pub(crate) fn loop_vs_runtime(&self) -> Option<f64> {
+        self.tulip_against(self.value(RuntimeId::TulipMt)?)
     }
 
     /// tulip's protocol-based server ([`RuntimeId::TulipProtocol`]) against
@@ -139,6 +171,15 @@ const NOT_RUN: &str = "—";
 /// The header of tulip_protocol's ratio to the best peer.
 const PROTOCOL_RATIO: &str = "protocol ratio";
 
+/// The header of the best multi-thread peer.
+const MT_BEST_PEER: &str = "mt best peer";
+
+/// The header of tulip_mt's ratio to the best multi-thread peer.
+const MT_RATIO: &str = "mt ratio";
+
+/// The header of tulip's loop against its multi-thread runtime.
+const LOOP_VS_RUNTIME: &str = "loop vs runtime";
+
 /// The median of `values`, `None` if empty.
 pub(crate) fn median(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
@@ -166,18 +207,28 @@ pub(crate) fn format_value(value: f64) -> String {
 /// The results table, in Markdown, with the notes of the workloads shown
 /// and any failures under it.
 ///
-/// Columns: tulip (its streams server), tulip_protocol (its protocols'
-/// server, only if it ran) and its peers, the best peer and the ratio to
-/// it, the protocol ratio (tulip_protocol to the best peer, only if it
-/// ran), then the floor (`mio_raw`, not a peer) and tulip's ratio to it.
+/// Columns: tulip (its streams server), tulip_mt (its multi-thread
+/// runtime, only if it ran), tulip_protocol (its protocols' server, only if
+/// it ran) and its peers (smol_mt only if it ran), the best peer and the
+/// loop's ratio to it, the protocol ratio (tulip_protocol to the best peer,
+/// only if it ran), then, if tulip_mt ran, the best multi-thread peer,
+/// tulip_mt's ratio to it and the loop against the runtime; then the floor
+/// (`mio_raw`, not a peer) and tulip's ratio to it.
 pub(crate) fn table(rows: &[Row], reps: usize) -> String {
-    let with_protocol = rows
-        .iter()
-        .any(|row| row.ran.contains(&RuntimeId::TulipProtocol));
+    let ran = |runtime: RuntimeId| rows.iter().any(|row| row.ran.contains(&runtime));
+    let with_protocol = ran(RuntimeId::TulipProtocol);
+    let with_mt = ran(RuntimeId::TulipMt);
+    // Columns that only show when their runtime ran, so that a table of
+    // the single-thread runtimes is what it was before they existed.
+    let optional = [
+        RuntimeId::TulipProtocol,
+        RuntimeId::TulipMt,
+        RuntimeId::SmolMt,
+    ];
     let shown: Vec<RuntimeId> = RuntimeId::ALL
         .into_iter()
         .filter(|&runtime| runtime != RuntimeId::MioRaw)
-        .filter(|&runtime| with_protocol || runtime != RuntimeId::TulipProtocol)
+        .filter(|&runtime| !optional.contains(&runtime) || ran(runtime))
         .collect();
     let mut header = vec!["id", "workload", "unit"];
     header.extend(shown.iter().map(|runtime| runtime.name()));
@@ -185,8 +236,11 @@ pub(crate) fn table(rows: &[Row], reps: usize) -> String {
     if with_protocol {
         header.push(PROTOCOL_RATIO);
     }
+    if with_mt {
+        header.extend([MT_BEST_PEER, MT_RATIO, LOOP_VS_RUNTIME]);
+    }
     header.extend([RuntimeId::MioRaw.name(), "vs floor"]);
-    let text_columns = ["id", "workload", "unit", "best peer"];
+    let text_columns = ["id", "workload", "unit", "best peer", MT_BEST_PEER];
     let mut lines: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     let ratio_cell =
         |ratio: Option<f64>| ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"));
@@ -209,6 +263,15 @@ pub(crate) fn table(rows: &[Row], reps: usize) -> String {
             } else {
                 NOT_RUN.to_owned()
             });
+        }
+        if with_mt {
+            cells.push(
+                row.best_peer_in(PeerGroup::MultiThread)
+                    .map_or("-", |(runtime, _)| runtime.name())
+                    .to_owned(),
+            );
+            cells.push(ratio_cell(row.mt_ratio()));
+            cells.push(ratio_cell(row.loop_vs_runtime()));
         }
         cells.push(row.cell(RuntimeId::MioRaw));
         cells.push(if row.entry.applies_to(RuntimeId::MioRaw) {
@@ -275,6 +338,21 @@ pub(crate) fn table(rows: &[Row], reps: usize) -> String {
              against the same best peer, oriented the same way."
         );
     }
+    if with_mt {
+        let _ = writeln!(
+            out,
+            "tulip_mt is tulip too, never a peer: its multi-thread runtime \
+             (tulip_executor::Runtime) with 2 workers, compared only with the multi-thread \
+             peers with 2 threads, tokio_mt (multi_thread, 2 workers) and smol_mt (one \
+             smol::Executor run by 2 threads, each smol::block_on(ex.run(..))). mt ratio is \
+             tulip_mt against the best of those (mt best peer), oriented as ratio; best peer \
+             and ratio stay the loop's (tulip against tokio_ct, tokio_mt, smol, asyncio, \
+             uvloop; never smol_mt). loop vs runtime is tulip (the loop, one thread) against \
+             tulip_mt, oriented the same way: above 1.00 the loop does better. The network \
+             servers of tulip_mt, tokio_mt and smol_mt run all their threads pinned with the \
+             server, on CPU 0, like every server."
+        );
+    }
     if rows
         .iter()
         .any(|row| row.entry.applies_to(RuntimeId::MioRaw))
@@ -325,6 +403,12 @@ pub(crate) fn json(rows: &[Row]) -> Value {
                 "peers": peers,
                 "best_peer": row.best_peer().map(|(runtime, _)| runtime.name()),
                 "ratio": row.ratio(),
+                "tulip_mt": row.value(RuntimeId::TulipMt),
+                "mt_best_peer": row
+                    .best_peer_in(PeerGroup::MultiThread)
+                    .map(|(runtime, _)| runtime.name()),
+                "mt_ratio": row.mt_ratio(),
+                "loop_vs_runtime": row.loop_vs_runtime(),
                 "tulip_protocol": row.value(RuntimeId::TulipProtocol),
                 "protocol_ratio": row.protocol_ratio(),
                 "floor": row.value(RuntimeId::MioRaw),
@@ -344,6 +428,12 @@ mod tests {
         let entry = Entry::find(id).unwrap();
         let samples: Vec<_> = values.iter().map(|(rt, v)| (*rt, v.to_vec())).collect();
         Row::new(entry, &samples, Vec::new(), Vec::new())
+    }
+
+    /// `line` with each cell's padding removed: `| a | b |`.
+    fn squeezed(line: &str) -> String {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        cells.join(" | ").trim().to_owned()
     }
 
     #[test]
@@ -545,6 +635,171 @@ mod tests {
             let line = table.lines().find(|line| line.starts_with(id)).unwrap();
             assert_eq!(line.matches('—').count(), 4, "{table}");
         }
+    }
+
+    #[test]
+    fn tulip_mt_is_compared_with_the_multi_thread_peers_only() {
+        // Lower is better. tulip_mt is the fastest of all, tokio_ct the
+        // fastest peer, smol_mt the fastest multi-thread peer.
+        let e1 = row(
+            "E1",
+            &[
+                (RuntimeId::Tulip, &[45.0]),
+                (RuntimeId::TulipMt, &[5.0]),
+                (RuntimeId::TokioCt, &[20.0]),
+                (RuntimeId::TokioMt, &[40.0]),
+                (RuntimeId::Smol, &[25.0]),
+                (RuntimeId::SmolMt, &[10.0]),
+            ],
+        );
+        // The loop: as before, against tokio_ct, tokio_mt, smol; never
+        // smol_mt, never tulip_mt.
+        assert_eq!(e1.best_peer(), Some((RuntimeId::TokioCt, 20.0)));
+        assert!((e1.ratio().unwrap() - 20.0 / 45.0).abs() < 1e-12);
+        // The runtime: against tokio_mt and smol_mt only.
+        assert_eq!(
+            e1.best_peer_in(PeerGroup::MultiThread),
+            Some((RuntimeId::SmolMt, 10.0))
+        );
+        assert!((e1.mt_ratio().unwrap() - 10.0 / 5.0).abs() < 1e-12);
+        // The loop against the runtime: the runtime over the loop here.
+        assert!((e1.loop_vs_runtime().unwrap() - 5.0 / 45.0).abs() < 1e-12);
+
+        // Higher is better; tokio_ct beats both multi-thread peers but is
+        // not one of them.
+        let n1 = row(
+            "N1",
+            &[
+                (RuntimeId::Tulip, &[90.0]),
+                (RuntimeId::TulipMt, &[150.0]),
+                (RuntimeId::TokioCt, &[130.0]),
+                (RuntimeId::TokioMt, &[120.0]),
+                (RuntimeId::SmolMt, &[100.0]),
+                (RuntimeId::MioRaw, &[300.0]),
+            ],
+        );
+        assert_eq!(n1.best_peer(), Some((RuntimeId::TokioCt, 130.0)));
+        assert_eq!(
+            n1.best_peer_in(PeerGroup::MultiThread),
+            Some((RuntimeId::TokioMt, 120.0))
+        );
+        assert!((n1.mt_ratio().unwrap() - 1.25).abs() < 1e-12);
+        assert!((n1.loop_vs_runtime().unwrap() - 0.6).abs() < 1e-12);
+        // vs floor stays the loop's.
+        assert!((n1.vs_floor().unwrap() - 0.3).abs() < 1e-12);
+    }
+
+    #[test]
+    fn no_multi_thread_peer_no_mt_ratio_and_no_loop_vs_runtime_without_both() {
+        let e2 = row(
+            "E2",
+            &[
+                (RuntimeId::TulipMt, &[3.0]),
+                (RuntimeId::TokioCt, &[1.0]),
+                (RuntimeId::Smol, &[2.0]),
+            ],
+        );
+        assert_eq!(e2.best_peer_in(PeerGroup::MultiThread), None);
+        assert_eq!(e2.mt_ratio(), None);
+        assert_eq!(e2.loop_vs_runtime(), None);
+        // The loop's ratio needs tulip, which did not run.
+        assert_eq!(e2.ratio(), None);
+        let table = table(&[e2], 1);
+        let line = squeezed(table.lines().find(|line| line.starts_with("| E2")).unwrap());
+        // mt best peer, mt ratio, loop vs runtime, and the loop's ratio.
+        assert!(line.contains("| tokio_ct | - | - | - | - |"), "{table}");
+    }
+
+    #[test]
+    fn multi_thread_columns_show_only_when_they_ran() {
+        let values: &[(RuntimeId, &[f64])] = &[
+            (RuntimeId::Tulip, &[2.0]),
+            (RuntimeId::TulipMt, &[1.0]),
+            (RuntimeId::TokioCt, &[4.0]),
+            (RuntimeId::TokioMt, &[3.0]),
+            (RuntimeId::Smol, &[5.0]),
+            (RuntimeId::SmolMt, &[8.0]),
+        ];
+        let table = table(&[row("E3", values)], 5);
+        let header = squeezed(table.lines().next().unwrap());
+        assert!(
+            header
+                .contains("| tulip | tulip_mt | tokio_ct | tokio_mt | smol | smol_mt | asyncio |"),
+            "{table}"
+        );
+        assert!(
+            header.contains(
+                "| best peer | ratio | mt best peer | mt ratio | loop vs runtime | mio_raw |"
+            ),
+            "{table}"
+        );
+        let line = squeezed(table.lines().find(|line| line.starts_with("| E3")).unwrap());
+        // Lower is better: best peer tokio_mt (3) over tulip (2) is 1.50;
+        // mt: tokio_mt (3) over tulip_mt (1) is 3.00; tulip_mt (1) over
+        // tulip (2) is 0.50.
+        assert!(
+            line.contains("| tokio_mt | 1.50 | tokio_mt | 3.00 | 0.50 |"),
+            "{table}"
+        );
+        assert!(table.contains("mt ratio is tulip_mt against"), "{table}");
+
+        // smol_mt alone: its column, but no multi-thread ratios.
+        let table = super::table(
+            &[row(
+                "E3",
+                &[(RuntimeId::Tulip, &[2.0]), (RuntimeId::SmolMt, &[1.0])],
+            )],
+            1,
+        );
+        let header = squeezed(table.lines().next().unwrap());
+        assert!(header.contains("| smol | smol_mt | asyncio |"), "{table}");
+        assert!(!header.contains("tulip_mt"), "{table}");
+        assert!(!header.contains(MT_RATIO), "{table}");
+        assert!(!header.contains(LOOP_VS_RUNTIME), "{table}");
+        // smol_mt is not the loop's peer, even as the only one.
+        let line = squeezed(table.lines().find(|line| line.starts_with("| E3")).unwrap());
+        assert!(line.contains("| - | - | — | — |"), "{table}");
+
+        // Neither: the table of before.
+        let table = super::table(&[row("E3", &values[..1])], 1);
+        for absent in [
+            "tulip_mt",
+            "smol_mt",
+            MT_BEST_PEER,
+            MT_RATIO,
+            LOOP_VS_RUNTIME,
+        ] {
+            assert!(!table.contains(absent), "{absent}: {table}");
+        }
+    }
+
+    #[test]
+    fn json_has_the_multi_thread_ratios() {
+        let json = json(&[row(
+            "N1",
+            &[
+                (RuntimeId::Tulip, &[100.0]),
+                (RuntimeId::TulipMt, &[150.0]),
+                (RuntimeId::TokioMt, &[200.0]),
+                (RuntimeId::SmolMt, &[120.0]),
+                (RuntimeId::Smol, &[80.0]),
+            ],
+        )]);
+        assert_eq!(json[0]["tulip"], 100.0);
+        assert_eq!(json[0]["tulip_mt"], 150.0);
+        assert!(json[0]["peers"].get("tulip_mt").is_none());
+        assert_eq!(json[0]["peers"]["smol_mt"], 120.0);
+        // The loop's best peer is tokio_mt, as before; smol_mt not a candidate.
+        assert_eq!(json[0]["best_peer"], "tokio_mt");
+        assert_eq!(json[0]["ratio"], 0.5);
+        assert_eq!(json[0]["mt_best_peer"], "tokio_mt");
+        assert_eq!(json[0]["mt_ratio"], 0.75);
+        assert_eq!(json[0]["loop_vs_runtime"], 100.0 / 150.0);
+        let json = super::json(&[row("N1", &[(RuntimeId::Tulip, &[1.0])])]);
+        assert!(json[0]["tulip_mt"].is_null());
+        assert!(json[0]["mt_best_peer"].is_null());
+        assert!(json[0]["mt_ratio"].is_null());
+        assert!(json[0]["loop_vs_runtime"].is_null());
     }
 
     #[test]

@@ -57,7 +57,7 @@ mod util;
 pub use crate::blocking::{spawn_blocking, to_thread};
 pub use crate::combinators::{
     AsCompleted, ChildFailure, GroupSpawnError, GroupSpawner, ReturnWhen, TaskGroup,
-    TaskGroupError, as_completed, gather_all, shield, try_gather, wait,
+    TaskGroupError, as_completed, gather_all, shield, shield_local, try_gather, wait,
 };
 pub use crate::error::{BuildError, NoRunningLoop, RunError, SpawnError};
 pub use crate::event_loop::{

@@ -6,11 +6,13 @@ use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use futures_core::{FusedStream, Stream};
-use tulip_executor::combinators::{AsCompleted, GatherAll, Shield, TryGather, Wait};
+use tulip_executor::combinators::{AsCompleted, GatherAll, Shield, TryGather, Wait, shield_local};
 use tulip_executor::{
     EventLoop, JoinHandle, ReturnWhen, as_completed, gather, gather_all, shield, sleep,
     sleep_until, spawn_local, timeout, try_gather, wait, yield_now,
@@ -30,6 +32,15 @@ struct DropGuard(Rc<Cell<usize>>);
 impl Drop for DropGuard {
     fn drop(&mut self) {
         self.0.set(self.0.get() + 1);
+    }
+}
+
+/// Counts its drops, and is `Send` (for `shield`, which spawns with `spawn`).
+struct SendDropGuard(Arc<AtomicUsize>);
+
+impl Drop for SendDropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -632,6 +643,36 @@ fn wait_on_nothing_returns_at_once() {
 fn shield_keeps_the_inner_task_running_when_a_timeout_drops_it() {
     let event_loop = virtual_loop();
     let start = event_loop.time();
+    let finished_at = Arc::new(Mutex::new(None));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (outcome, drops_at_timeout) = event_loop
+        .run_until_complete({
+            let finished_at = finished_at.clone();
+            let drops = drops.clone();
+            async move {
+                let guard = SendDropGuard(drops.clone());
+                let inner = async move {
+                    let _guard = guard;
+                    sleep(secs(5)).await;
+                    *finished_at.lock().unwrap() = Some(now());
+                };
+                let outcome = timeout(secs(1), shield(inner)).await;
+                let drops_at_timeout = drops.load(Ordering::SeqCst);
+                sleep(secs(10)).await;
+                (outcome, drops_at_timeout)
+            }
+        })
+        .unwrap();
+    assert!(outcome.is_err());
+    assert_eq!(drops_at_timeout, 0);
+    assert_eq!(*finished_at.lock().unwrap(), Some(start + secs(5)));
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn shield_local_keeps_a_not_send_inner_task_running_when_a_timeout_drops_it() {
+    let event_loop = virtual_loop();
+    let start = event_loop.time();
     let finished_at = Rc::new(Cell::new(None));
     let drops = Rc::new(Cell::new(0));
     let (outcome, drops_at_timeout) = event_loop
@@ -645,7 +686,7 @@ fn shield_keeps_the_inner_task_running_when_a_timeout_drops_it() {
                     sleep(secs(5)).await;
                     finished_at.set(Some(now()));
                 };
-                let outcome = timeout(secs(1), shield(inner)).await;
+                let outcome = timeout(secs(1), shield_local(inner)).await;
                 let drops_at_timeout = drops.get();
                 sleep(secs(10)).await;
                 (outcome, drops_at_timeout)
@@ -661,7 +702,7 @@ fn shield_keeps_the_inner_task_running_when_a_timeout_drops_it() {
 #[test]
 fn shield_protects_the_inner_task_from_the_cancellation_of_the_outer_one() {
     let event_loop = virtual_loop();
-    let saved = Rc::new(Cell::new(false));
+    let saved = Arc::new(AtomicBool::new(false));
     event_loop
         .run_until_complete({
             let saved = saved.clone();
@@ -669,7 +710,7 @@ fn shield_protects_the_inner_task_from_the_cancellation_of_the_outer_one() {
                 let outer = spawn_local(async move {
                     shield(async move {
                         sleep(secs(3)).await;
-                        saved.set(true);
+                        saved.store(true, Ordering::SeqCst);
                         "saved"
                     })
                     .await
@@ -681,7 +722,7 @@ fn shield_protects_the_inner_task_from_the_cancellation_of_the_outer_one() {
             }
         })
         .unwrap();
-    assert!(saved.get());
+    assert!(saved.load(Ordering::SeqCst));
 }
 
 #[test]
@@ -705,6 +746,8 @@ fn shield_gives_the_inner_result() {
 #[test]
 fn shield_outside_a_running_loop_panics() {
     let outcome = std::panic::catch_unwind(|| shield(async {}).into_handle().detach());
+    assert!(outcome.is_err());
+    let outcome = std::panic::catch_unwind(|| shield_local(async {}).into_handle().detach());
     assert!(outcome.is_err());
 }
 

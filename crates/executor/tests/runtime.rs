@@ -425,3 +425,86 @@ fn work_sent_from_plain_threads_wakes_sleeping_workers() {
         .sum();
     assert_eq!(total, expected);
 }
+
+/// A task that yields until `done` is set: it never lets its worker run out
+/// of work, so the worker never sleeps (and never waits in the reactor).
+async fn hog(done: Arc<std::sync::atomic::AtomicBool>) {
+    while !done.load(Ordering::SeqCst) {
+        yield_now().await;
+    }
+}
+
+/// Fails the test with `Stopped` instead of hanging if `runtime`'s
+/// `block_on` has not returned within 30 s (a starved queue or reactor).
+fn watchdog(runtime: &Runtime) -> std::sync::mpsc::Sender<()> {
+    let handle = runtime.handle();
+    let (finished, wait) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(30)).is_err() {
+            handle.stop();
+        }
+    });
+    finished
+}
+
+#[test]
+fn a_busy_worker_still_takes_tasks_from_the_global_queue() {
+    let runtime = runtime(1);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = Arc::new(std::sync::Barrier::new(2));
+    let (flag, go) = (done.clone(), started.clone());
+    // Spawned by a task, so onto the worker's own queue.
+    let hogging = runtime
+        .spawn(async move {
+            go.wait();
+            spawn(hog(flag)).await
+        })
+        .unwrap();
+    started.wait();
+    // Spawned from this thread, so onto the global queue, while the only
+    // worker is busy with its own queue.
+    let flag = done.clone();
+    let setter = runtime
+        .spawn(async move { flag.store(true, Ordering::SeqCst) })
+        .unwrap();
+    let finished = watchdog(&runtime);
+    let outcome = runtime.block_on(async move {
+        hogging.await.unwrap().unwrap();
+        setter.await.unwrap();
+    });
+    drop(finished);
+    assert!(outcome.is_ok(), "the global queue starved: {outcome:?}");
+}
+
+#[test]
+fn a_busy_worker_still_polls_the_reactor_for_io_and_timers() {
+    let runtime = runtime(1);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d1 = done.clone();
+    let finished = watchdog(&runtime);
+    let outcome = runtime.block_on(async move {
+        let hogging = spawn(hog(done.clone()));
+        // Both wait on the reactor while the only worker never runs dry.
+        let reader = spawn(async move {
+            let stream = tulip_reactor::net::TcpStream::connect(addr).await.unwrap();
+            let mut byte = [0_u8; 1];
+            let n = stream.read(&mut byte).await.unwrap();
+            d1.store(true, Ordering::SeqCst);
+            n
+        });
+        let sleeper = spawn(async move {
+            // Fires while the hog runs (it runs until the read completes).
+            sleep(Duration::from_millis(5)).await;
+        });
+        let (mut peer, _) = listener.accept().unwrap();
+        std::io::Write::write_all(&mut peer, b"x").unwrap();
+        sleeper.await.unwrap();
+        let read = reader.await.unwrap();
+        hogging.await.unwrap();
+        read
+    });
+    drop(finished);
+    assert_eq!(outcome.expect("I/O or timers starved"), 1);
+}

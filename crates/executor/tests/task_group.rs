@@ -2,8 +2,8 @@
 //! a failure cancelling the siblings (their destructors ran), every failure
 //! reported, panics, spawning after failure or join, dropping without join.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tulip_executor::combinators::{ChildFailure, GroupSpawnError, GroupSpawner};
@@ -23,12 +23,12 @@ fn now() -> Instant {
     tulip_executor::Handle::current().unwrap().time()
 }
 
-/// Counts its drops.
-struct DropGuard(Rc<Cell<usize>>);
+/// Counts its drops (`Send`, as children spawned with `spawn` are).
+struct DropGuard(Arc<AtomicUsize>);
 
 impl Drop for DropGuard {
     fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -54,7 +54,7 @@ async fn sleeper<E>(delay: u64, value: u64, guard: DropGuard) -> Result<u64, E> 
 fn a_group_of_successful_children_joins_when_the_last_one_ends() {
     let event_loop = virtual_loop();
     let start = event_loop.time();
-    let drops = Rc::new(Cell::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
     let values = event_loop
         .run_until_complete({
             let drops = drops.clone();
@@ -70,7 +70,7 @@ fn a_group_of_successful_children_joins_when_the_last_one_ends() {
                     .collect();
                 assert_eq!(group.len(), 3);
                 group.join().await.unwrap();
-                assert_eq!(drops.get(), 3);
+                assert_eq!(drops.load(Ordering::SeqCst), 3);
                 let mut values = Vec::new();
                 for handle in handles {
                     assert!(handle.is_finished());
@@ -99,7 +99,7 @@ fn joining_an_empty_group_is_immediate() {
 fn a_failing_child_cancels_its_siblings_and_join_reports_its_error() {
     let event_loop = virtual_loop();
     let start = event_loop.time();
-    let drops = Rc::new(Cell::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
     event_loop
         .run_until_complete({
             let drops = drops.clone();
@@ -120,7 +120,7 @@ fn a_failing_child_cancels_its_siblings_and_join_reports_its_error() {
                 let error = group.join().await.unwrap_err();
                 assert_eq!(now() - start, secs(1));
                 // The siblings' futures, and their guards, were dropped before join returned.
-                assert_eq!(drops.get(), 2);
+                assert_eq!(drops.load(Ordering::SeqCst), 2);
                 assert_eq!(error.failures().len(), 1);
                 assert_eq!(error.errors().collect::<Vec<_>>(), ["connection refused"]);
                 assert_eq!(error.failures()[0].task_id(), failing.id());
@@ -206,7 +206,7 @@ fn every_failure_is_reported_in_order() {
 fn a_panicking_child_is_a_failure_of_the_group() {
     let event_loop = virtual_loop();
     let start = event_loop.time();
-    let drops = Rc::new(Cell::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
     let error = event_loop
         .run_until_complete({
             let drops = drops.clone();
@@ -232,7 +232,7 @@ fn a_panicking_child_is_a_failure_of_the_group() {
         })
         .unwrap();
     assert_eq!(event_loop.time() - start, secs(2));
-    assert_eq!(drops.get(), 1);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
     let failure = error.into_failures().pop().unwrap();
     assert!(failure.is_panic());
     assert_eq!(failure.error(), None);
@@ -301,7 +301,7 @@ fn spawning_outside_a_loop_is_an_error_and_counts_nothing() {
 #[test]
 fn dropping_the_group_without_joining_cancels_its_children() {
     let event_loop = virtual_loop();
-    let drops = Rc::new(Cell::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
     event_loop
         .run_until_complete({
             let drops = drops.clone();
@@ -317,9 +317,9 @@ fn dropping_the_group_without_joining_cancels_its_children() {
                 sleep(secs(1)).await;
                 drop(group);
                 // Cancelled futures are dropped at their next scheduling point.
-                assert_eq!(drops.get(), 0);
+                assert_eq!(drops.load(Ordering::SeqCst), 0);
                 yield_now().await;
-                assert_eq!(drops.get(), 3);
+                assert_eq!(drops.load(Ordering::SeqCst), 3);
                 for handle in handles {
                     assert!(handle.await.unwrap_err().is_cancelled());
                 }
@@ -332,7 +332,7 @@ fn dropping_the_group_without_joining_cancels_its_children() {
 fn dropping_the_join_cancels_the_children() {
     let event_loop = virtual_loop();
     let start = event_loop.time();
-    let drops = Rc::new(Cell::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
     event_loop
         .run_until_complete({
             let drops = drops.clone();
@@ -344,7 +344,7 @@ fn dropping_the_join_cancels_the_children() {
                 // The parent is cancelled (here by a timeout) while joining.
                 assert!(timeout(secs(5), group.join()).await.is_err());
                 assert!(child.await.unwrap_err().is_cancelled());
-                assert_eq!(drops.get(), 1);
+                assert_eq!(drops.load(Ordering::SeqCst), 1);
             }
         })
         .unwrap();
@@ -388,10 +388,10 @@ fn a_child_cancelled_from_outside_is_not_a_failure() {
         .run_until_complete(async {
             let group = TaskGroup::<()>::new();
             let cancelled = group
-                .spawn(sleeper(100, 1, DropGuard(Rc::default())))
+                .spawn(sleeper(100, 1, DropGuard(Arc::default())))
                 .unwrap();
             let kept = group
-                .spawn(sleeper(2, 2, DropGuard(Rc::default())))
+                .spawn(sleeper(2, 2, DropGuard(Arc::default())))
                 .unwrap();
             sleep(secs(1)).await;
             assert!(cancelled.cancel());
@@ -412,7 +412,7 @@ fn with_eager_tasks_a_child_failing_during_spawn_shuts_the_group_down() {
     event_loop
         .run_until_complete(async {
             let group = TaskGroup::<&str>::new();
-            let drops = Rc::new(Cell::new(0));
+            let drops = Arc::new(AtomicUsize::new(0));
             let quick = group.spawn(async { Ok(1) }).unwrap();
             // Ran to completion inside spawn.
             assert!(quick.is_finished());
@@ -427,7 +427,7 @@ fn with_eager_tasks_a_child_failing_during_spawn_shuts_the_group_down() {
             );
             let error = group.join().await.unwrap_err();
             assert_eq!(error.errors().copied().collect::<Vec<_>>(), ["at once"]);
-            assert_eq!(drops.get(), 1);
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
             assert_eq!(quick.await.unwrap(), 1);
             assert!(sibling.await.unwrap_err().is_cancelled());
             assert!(failing.await.unwrap_err().is_cancelled());
@@ -463,4 +463,66 @@ fn the_group_error_goes_into_send_sync_error_boxes() {
         boxed(error).to_string(),
         "1 child task(s) of a TaskGroup failed"
     );
+}
+
+#[test]
+fn spawn_local_takes_children_and_errors_that_are_not_send() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    let event_loop = virtual_loop();
+    let start = event_loop.time();
+    let ticks = Rc::new(Cell::new(0));
+    event_loop
+        .run_until_complete({
+            let ticks = ticks.clone();
+            async move {
+                // Neither the children, their values nor the error are `Send`.
+                let group = TaskGroup::<Rc<str>>::new();
+                let spawner = group.spawner();
+                let slow = group
+                    .spawn_local_named("slow", {
+                        let ticks = ticks.clone();
+                        async move {
+                            sleep(secs(3600)).await;
+                            ticks.set(ticks.get() + 1);
+                            Ok(Rc::new(1))
+                        }
+                    })
+                    .unwrap();
+                let quick = spawner
+                    .spawn_local({
+                        let ticks = ticks.clone();
+                        async move {
+                            ticks.set(ticks.get() + 1);
+                            Ok(Rc::new(2))
+                        }
+                    })
+                    .unwrap();
+                spawner
+                    .spawn_local_named("failing", async {
+                        sleep(secs(1)).await;
+                        Err::<(), _>(Rc::<str>::from("no"))
+                    })
+                    .unwrap()
+                    .detach();
+                let error = group.join().await.unwrap_err();
+                assert_eq!(now() - start, secs(1));
+                assert_eq!(error.failures()[0].task_name(), "failing");
+                assert_eq!(
+                    &*error.into_failures().pop().unwrap().into_error().unwrap(),
+                    "no"
+                );
+                assert_eq!(slow.name(), "slow");
+                assert!(slow.await.unwrap_err().is_cancelled());
+                assert_eq!(*quick.await.unwrap(), 2);
+                assert_eq!(
+                    spawner.spawn_local(async { Ok(()) }).unwrap_err(),
+                    GroupSpawnError::Finished
+                );
+            }
+        })
+        .unwrap();
+    // The slow child never got past its sleep.
+    assert_eq!(ticks.get(), 1);
 }

@@ -4,18 +4,20 @@
 use std::io;
 use std::time::Duration;
 
-use tulip_executor::{EventLoop, gather_all, timeout};
+use tulip_executor::{gather_all, timeout};
 use tulip_process::{Command, Stdio, create_subprocess_exec, create_subprocess_shell};
+
+#[path = "../../streams/tests/common/mod.rs"]
+mod common;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Runs `test` on a fresh runtime of the kind `TULIP_TEST_RUNTIME` chooses.
 fn run<F: Future<Output = ()> + 'static>(test: F) {
-    EventLoop::new()
-        .unwrap()
-        .run_until_complete(async move {
-            timeout(PATIENCE, test).await.expect("the test timed out");
-        })
-        .unwrap();
+    common::block_on(async move {
+        timeout(PATIENCE, test).await.expect("the test timed out");
+    })
+    .unwrap();
 }
 
 /// Whether `pid` is a zombie child of this process (or still exists at all).
@@ -305,13 +307,11 @@ fn spawning_off_the_loop_is_an_error_before_anything_runs() {
 
 #[test]
 fn a_child_dropped_on_a_loop_that_ends_first_is_reaped_later() {
-    let pid = EventLoop::new()
-        .unwrap()
-        .run_until_complete(async {
-            let child = create_subprocess_shell("sleep 0.1").await.unwrap();
-            child.pid()
-        })
-        .unwrap();
+    let pid = common::block_on(async {
+        let child = create_subprocess_shell("sleep 0.1").await.unwrap();
+        child.pid()
+    })
+    .unwrap();
     // The loop (and its reaper task) is gone; the child exits meanwhile.
     std::thread::sleep(Duration::from_millis(300));
     run(async move {

@@ -1,16 +1,18 @@
-//! Signal handlers and streams of arrivals on the loop.
+//! Signal handlers and streams of arrivals on the loop, and streams on the
+//! multi-thread runtime (`TULIP_TEST_RUNTIME` chooses where the tests that
+//! need no loop run).
 //!
 //! Signals are process-wide and the tests of this binary run in parallel
-//! threads, so each test uses its own signal number, and a signal whose
-//! default action would kill the process is never sent while it may be
-//! unhandled.
+//! threads, so each test uses its own signal number (the two that send
+//! SIGUSR1 take turns), and a signal whose default action would kill the
+//! process is never sent while it may be unhandled.
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::task::{Context, Waker};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
@@ -54,7 +56,20 @@ fn set_disposition(signum: i32, handler: libc::sighandler_t) {
     assert_eq!(set, 0, "sigaction failed");
 }
 
+#[path = "../../streams/tests/common/mod.rs"]
+mod common;
+
+/// Runs `future` on a fresh runtime of the kind `TULIP_TEST_RUNTIME` chooses.
 fn run<F: Future + 'static>(future: F) -> F::Output
+where
+    F::Output: 'static,
+{
+    common::block_on(future).expect("the test future completes")
+}
+
+/// Runs `future` on a fresh event loop, whatever `TULIP_TEST_RUNTIME` says:
+/// `add_signal_handler` needs one.
+fn run_on_loop<F: Future + 'static>(future: F) -> F::Output
 where
     F::Output: 'static,
 {
@@ -64,10 +79,15 @@ where
         .expect("the test future completes")
 }
 
+/// Held by each test that sends SIGUSR1, so that one's arrivals do not reach
+/// the other's handler.
+static SIGUSR1_TURN: Mutex<()> = Mutex::new(());
+
 #[test]
 fn a_handler_runs_on_the_loop_thread_once_per_sigusr1() {
+    let _turn = SIGUSR1_TURN.lock().unwrap_or_else(PoisonError::into_inner);
     let loop_thread = thread::current().id();
-    run(async move {
+    run_on_loop(async move {
         let calls: Rc<RefCell<Vec<ThreadId>>> = Rc::default();
         let arrived = Rc::new(Event::new());
         let (record, notify) = (calls.clone(), arrived.clone());
@@ -152,7 +172,7 @@ fn streams_on_two_loops_in_two_threads_both_receive_an_arrival() {
 fn removing_the_last_subscription_restores_the_default_disposition() {
     let signum = libc::SIGUSR2; // never delivered: its default action kills
     assert_eq!(disposition(signum), libc::SIG_DFL);
-    run(async move {
+    run_on_loop(async move {
         add_signal_handler(signum, || {}).unwrap();
         assert_ne!(disposition(signum), libc::SIG_DFL);
         assert!(remove_signal_handler(signum).unwrap());
@@ -216,7 +236,7 @@ fn the_previous_disposition_comes_back_not_the_default() {
 #[test]
 fn a_new_handler_replaces_the_old_one_and_may_remove_itself() {
     let signum = libc::SIGCHLD; // no test of this binary spawns children
-    run(async move {
+    run_on_loop(async move {
         let old_calls = Rc::new(Cell::new(0));
         let new_calls = Rc::new(Cell::new(0));
         let arrived = Rc::new(Event::new());
@@ -240,7 +260,7 @@ fn a_new_handler_replaces_the_old_one_and_may_remove_itself() {
 #[test]
 fn a_panicking_handler_stays_installed() {
     let signum = libc::SIGVTALRM;
-    run(async move {
+    run_on_loop(async move {
         let calls = Rc::new(Cell::new(0));
         let arrived = Rc::new(Event::new());
         let (count, notify) = (calls.clone(), arrived.clone());
@@ -260,6 +280,64 @@ fn a_panicking_handler_stays_installed() {
         assert_eq!(calls.get(), 2);
         assert!(remove_signal_handler(signum).unwrap());
     });
+}
+
+#[test]
+fn on_the_runtime_the_signal_stream_delivers_sigusr1_to_every_thread() {
+    let _turn = SIGUSR1_TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    let runtime = common::multi_thread();
+    let outcome = runtime.block_on(async {
+        // One subscription made on a worker, one on the thread of `block_on`.
+        let subscribed = Arc::new(Event::new());
+        let on_worker = tulip_executor::spawn({
+            let subscribed = subscribed.clone();
+            async move {
+                let mut arrivals = signal(libc::SIGUSR1).unwrap();
+                subscribed.set();
+                let first = timeout(WAIT, arrivals.recv()).await;
+                (first, thread::current().id())
+            }
+        });
+        let mut arrivals = signal(libc::SIGUSR1).unwrap();
+        timeout(WAIT, subscribed.wait()).await.expect("subscribed");
+        raise(libc::SIGUSR1);
+        assert_eq!(timeout(WAIT, arrivals.recv()).await, Ok(Some(())));
+        let (first, worker) = on_worker.await.expect("the worker's task");
+        assert_eq!(first, Ok(Some(())));
+        assert_ne!(worker, thread::current().id(), "spawned onto a worker");
+
+        // Another arrival, after the first was taken: exactly one more item.
+        raise(libc::SIGUSR1);
+        assert_eq!(timeout(WAIT, arrivals.recv()).await, Ok(Some(())));
+        let cx = &mut Context::from_waker(Waker::noop());
+        assert!(arrivals.poll_recv(cx).is_pending());
+    });
+    outcome.expect("the runtime ran the test");
+}
+
+#[test]
+fn on_the_runtime_add_signal_handler_needs_an_event_loop() {
+    let signum = libc::SIGTERM; // never sent: nothing is installed
+    let before = disposition(signum);
+    let runtime = common::multi_thread();
+    runtime
+        .block_on(async move {
+            assert!(matches!(
+                add_signal_handler(signum, || {}),
+                Err(SignalError::NeedsEventLoop)
+            ));
+            // Nor from a task on a worker.
+            let on_worker = tulip_executor::spawn(async move {
+                matches!(
+                    add_signal_handler(signum, || {}),
+                    Err(SignalError::NeedsEventLoop)
+                )
+            });
+            assert!(on_worker.await.expect("the worker's task"));
+            assert!(!remove_signal_handler(signum).unwrap(), "none was set");
+            assert_eq!(disposition(signum), before, "nothing was installed");
+        })
+        .expect("the runtime ran the test");
 }
 
 #[test]

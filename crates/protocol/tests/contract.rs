@@ -16,6 +16,9 @@ use tulip_protocol::{
 use tulip_reactor::net::TcpStream;
 use tulip_sync::Event;
 
+#[path = "../../streams/tests/common/mod.rs"]
+mod common;
+
 /// What every test may wait for: long enough never to fire on a healthy run.
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -116,13 +119,36 @@ impl Protocol for Probe {
     }
 }
 
+/// Runs `test` on a fresh runtime of the kind `TULIP_TEST_RUNTIME` chooses.
 fn run<F: Future<Output = ()> + 'static>(test: F) {
+    common::block_on(async move {
+        timeout(PATIENCE, test).await.expect("the test timed out");
+    })
+    .unwrap();
+}
+
+/// Runs `test` on a fresh event loop, whatever `TULIP_TEST_RUNTIME` says: for what
+/// only the loop promises (`spawn_local`, the order of its iterations).
+fn run_on_loop<F: Future<Output = ()> + 'static>(test: F) {
     EventLoop::new()
         .unwrap()
         .run_until_complete(async move {
             timeout(PATIENCE, test).await.expect("the test timed out");
         })
         .unwrap();
+}
+
+/// Waits until `ready()` on the multi-thread runtime only. There the server's
+/// callbacks run on a worker beside the test, so a fixed sleep does not show that
+/// they ran (`connection_made` may still be at work): wait for them first. On the
+/// loop they run while the test sleeps, and the test checks that they did: this
+/// returns at once.
+async fn on_the_runtime_wait_until(mut ready: impl FnMut() -> bool) {
+    if common::test_runtime() == common::TestRuntime::MultiThread {
+        while !ready() {
+            tulip_executor::sleep(Duration::from_millis(1)).await;
+        }
+    }
 }
 
 /// A server of probes on 127.0.0.1, its address, the log and the `lost` event of the
@@ -175,9 +201,10 @@ fn callbacks_come_in_order_made_data_eof_lost() {
     });
 }
 
+/// Loop-only: `spawn_local` in `data_received`, and the loop's iterations.
 #[test]
 fn connection_lost_after_a_close_in_data_received_comes_in_a_later_iteration() {
-    run(async {
+    run_on_loop(async {
         let (_server, addr, log, lost) = probe_server(Behaviour {
             close_on_data: true,
             ..Behaviour::default()
@@ -193,6 +220,69 @@ fn connection_lost_after_a_close_in_data_received_comes_in_a_later_iteration() {
             ["made", "data x", "a task spawned by data_received", "lost"]
         );
         assert_eq!(read_to_end(&client).await.unwrap(), b"");
+    });
+}
+
+/// Closes its transport in `data_received`, then logs that the callback returns.
+struct Closer {
+    log: Log,
+    lost: Arc<Event>,
+    transport: Option<Transport>,
+}
+
+impl BaseProtocol for Closer {
+    type Transport = Transport;
+    fn connection_made(&mut self, transport: &Transport) {
+        self.log.push("made");
+        self.transport = Some(transport.clone());
+    }
+    fn connection_lost(&mut self, error: Option<io::Error>) {
+        match error {
+            None => self.log.push("lost"),
+            Some(error) => self.log.push(format!("lost: {error}")),
+        }
+        self.lost.set();
+    }
+}
+
+impl Protocol for Closer {
+    fn data_received(&mut self, data: &[u8]) {
+        self.log
+            .push(format!("data {}", String::from_utf8_lossy(data)));
+        self.transport.as_ref().unwrap().close();
+        self.log.push("data_received returns");
+    }
+}
+
+/// The part of the test above that every runtime promises: a close inside
+/// `data_received` calls `connection_lost` once, after the callback returned.
+#[test]
+fn connection_lost_after_a_close_in_data_received_comes_after_the_callback() {
+    run(async {
+        let log = Log::default();
+        let lost = Arc::new(Event::new());
+        let (l, e) = (log.clone(), lost.clone());
+        let server = create_server(
+            move || Closer {
+                log: l.clone(),
+                lost: e.clone(),
+                transport: None,
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
+            .await
+            .unwrap();
+        client.write_all(b"x").await.unwrap();
+        lost.wait().await;
+        assert_eq!(read_to_end(&client).await.unwrap(), b"");
+        assert_eq!(
+            log.entries(),
+            ["made", "data x", "data_received returns", "lost"]
+        );
     });
 }
 
@@ -447,6 +537,7 @@ fn flow_control_pauses_above_the_high_mark_and_resumes_at_the_low_one() {
             .await
             .unwrap();
         // Not reading for a while: the server's buffer stays above the mark.
+        on_the_runtime_wait_until(|| log.entries().len() >= 2).await;
         tulip_executor::sleep(Duration::from_millis(20)).await;
         assert_eq!(
             log.entries(),
@@ -549,6 +640,7 @@ fn paused_reading_delivers_nothing_until_resumed_and_loses_nothing() {
             .await
             .unwrap();
         client.write_all(b"held back").await.unwrap();
+        on_the_runtime_wait_until(|| slot.lock().unwrap().is_some()).await;
         tulip_executor::sleep(Duration::from_millis(20)).await;
         assert!(log.entries().is_empty());
         let transport = slot.lock().unwrap().clone().unwrap();
@@ -687,12 +779,15 @@ fn create_connection_returns_after_connection_made_and_lends_the_protocol() {
         me: Arc<Mutex<Option<tulip_protocol::ProtocolRef<Client>>>>,
         made: bool,
         busy: Option<Result<(), ProtocolBusy>>,
+        ping_when_made: bool,
     }
     impl BaseProtocol for Client {
         type Transport = Transport;
         fn connection_made(&mut self, transport: &Transport) {
             self.made = true;
-            transport.write(b"ping");
+            if self.ping_when_made {
+                transport.write(b"ping");
+            }
         }
     }
     impl Protocol for Client {
@@ -702,7 +797,11 @@ fn create_connection_returns_after_connection_made_and_lends_the_protocol() {
         }
     }
 
-    run(async {
+    // On the loop the echo of a ping sent in connection_made cannot arrive before
+    // this test has stored `me`; on the multi-thread runtime a worker may deliver it
+    // at once, so the test pings once `me` is stored.
+    let ping_when_made = common::test_runtime() == common::TestRuntime::Loop;
+    run(async move {
         let (_server, addr, _log, _lost) = probe_server(Behaviour {
             echo: true,
             ..Behaviour::default()
@@ -715,6 +814,7 @@ fn create_connection_returns_after_connection_made_and_lends_the_protocol() {
                 me: m,
                 made: false,
                 busy: None,
+                ping_when_made,
             },
             "127.0.0.1",
             addr.port(),
@@ -723,6 +823,9 @@ fn create_connection_returns_after_connection_made_and_lends_the_protocol() {
         .unwrap();
         assert!(protocol.with(|p| p.made).unwrap());
         *me.lock().unwrap() = Some(protocol.clone());
+        if !ping_when_made {
+            transport.write(b"ping");
+        }
         while protocol.with(|p| p.busy.is_none()).unwrap() {
             tulip_executor::sleep(Duration::from_millis(1)).await;
         }
@@ -835,20 +938,18 @@ fn a_connection_still_open_when_its_loop_goes_hears_connection_lost_once() {
     let log = Log::default();
     let lost = Arc::new(Event::new());
     {
-        let event_loop = EventLoop::new().unwrap();
         let (l, e) = (log.clone(), lost.clone());
-        event_loop
-            .run_until_complete(async move {
-                let (_server, addr, _, _) = probe_server(Behaviour::default()).await;
-                let (_transport, _protocol) = create_connection(
-                    move || Probe::new(&l, &e, Behaviour::default()),
-                    "127.0.0.1",
-                    addr.port(),
-                )
-                .await
-                .unwrap();
-            })
+        common::block_on(async move {
+            let (_server, addr, _, _) = probe_server(Behaviour::default()).await;
+            let (_transport, _protocol) = create_connection(
+                move || Probe::new(&l, &e, Behaviour::default()),
+                "127.0.0.1",
+                addr.port(),
+            )
+            .await
             .unwrap();
+        })
+        .unwrap();
     }
     assert!(lost.is_set());
     assert_eq!(log.entries(), ["made", "lost: connection aborted"]);

@@ -6,12 +6,15 @@ use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tulip_executor::{EventLoop, timeout};
+use tulip_executor::timeout;
 use tulip_protocol::{
     BaseProtocol, DatagramEndpoint, DatagramProtocol, DatagramTransport, ProtocolRef,
     TransportError, create_datagram_endpoint,
 };
 use tulip_sync::Event;
+
+#[path = "../../streams/tests/common/mod.rs"]
+mod common;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -57,13 +60,12 @@ impl DatagramProtocol for Probe {
     }
 }
 
+/// Runs `test` on a fresh runtime of the kind `TULIP_TEST_RUNTIME` chooses.
 fn run<F: Future<Output = ()> + 'static>(test: F) {
-    EventLoop::new()
-        .unwrap()
-        .run_until_complete(async move {
-            timeout(PATIENCE, test).await.expect("the test timed out");
-        })
-        .unwrap();
+    common::block_on(async move {
+        timeout(PATIENCE, test).await.expect("the test timed out");
+    })
+    .unwrap();
 }
 
 async fn endpoint(

@@ -20,9 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tulip_executor::{EventLoop, timeout};
+use tulip_executor::timeout;
 use tulip_protocol::{BaseProtocol, Protocol, Transport, create_connection, create_server};
 use tulip_sync::Event;
+
+#[path = "../../streams/tests/common/mod.rs"]
+mod common;
 
 /// The only host the tests use.
 const HOST: &str = "127.0.0.1";
@@ -261,10 +264,10 @@ impl Protocol for EchoServer {
     }
 }
 
-/// Runs a tulip echo server on a loop of its own thread until its first connection
-/// ends (or the patience runs out); sends the port on `port_tx` once it listens.
+/// Runs a tulip echo server on a runtime of its own thread (of the kind
+/// `TULIP_TEST_RUNTIME` chooses) until its first connection ends (or the patience
+/// runs out); sends the port on `port_tx` once it listens.
 fn tulip_server(port_tx: mpsc::Sender<u16>) -> Result<Served, String> {
-    let event_loop = EventLoop::new().map_err(|e| format!("no loop: {e}"))?;
     let served = Arc::new(Mutex::new(Served::default()));
     let lost = Arc::new(Event::new());
     let factory = {
@@ -275,22 +278,21 @@ fn tulip_server(port_tx: mpsc::Sender<u16>) -> Result<Served, String> {
             lost: lost.clone(),
         }
     };
-    let outcome = event_loop
-        .run_until_complete(async move {
-            let server = create_server(factory, HOST, 0)
-                .await
-                .map_err(|e| format!("create_server failed: {e}"))?;
-            let port = server.local_addrs()[0]
-                .as_inet()
-                .ok_or("a TCP server has an IP address")?
-                .port();
-            port_tx.send(port).map_err(|e| e.to_string())?;
-            let waited = timeout(PATIENCE, lost.wait()).await;
-            server.close();
-            server.wait_closed().await;
-            waited.map_err(|_| "the server's connection did not end in time".to_owned())
-        })
-        .map_err(|e| format!("the loop failed: {e}"))?;
+    let outcome = common::block_on(async move {
+        let server = create_server(factory, HOST, 0)
+            .await
+            .map_err(|e| format!("create_server failed: {e}"))?;
+        let port = server.local_addrs()[0]
+            .as_inet()
+            .ok_or("a TCP server has an IP address")?
+            .port();
+        port_tx.send(port).map_err(|e| e.to_string())?;
+        let waited = timeout(PATIENCE, lost.wait()).await;
+        server.close();
+        server.wait_closed().await;
+        waited.map_err(|_| "the server's connection did not end in time".to_owned())
+    })
+    .map_err(|e| format!("the loop failed: {e}"))?;
     outcome?;
     let served = std::mem::take(&mut *served.lock().unwrap());
     Ok(served)
@@ -442,7 +444,6 @@ impl Protocol for EchoClient {
 
 /// Connects a tulip [`EchoClient`] to `port` and runs it until its connection ends.
 fn tulip_client(port: u16) -> Result<Heard, String> {
-    let event_loop = EventLoop::new().map_err(|e| format!("no loop: {e}"))?;
     let run = async move {
         let lost = Arc::new(Event::new());
         let client = EchoClient {
@@ -458,8 +459,7 @@ fn tulip_client(port: u16) -> Result<Heard, String> {
             .with(|client| std::mem::take(&mut client.heard))
             .map_err(|e| e.to_string())
     };
-    event_loop
-        .run_until_complete(timeout(PATIENCE, run))
+    common::block_on(timeout(PATIENCE, run))
         .map_err(|e| format!("the loop failed: {e}"))?
         .map_err(|_| "the tulip client's connection did not end in time".to_owned())?
 }

@@ -244,6 +244,9 @@ struct Conn {
     task: Option<Task>,
     /// Whether it is a TCP connection (`SO_LINGER` applies).
     tcp: bool,
+    /// `abort_clients` wanted its task cancelled (it may come before the task
+    /// is recorded, on a multi-thread runtime).
+    aborted: bool,
 }
 
 /// How the server reaches a live connection's socket for
@@ -499,6 +502,7 @@ impl Server {
                     clients.push((client, conn.tcp));
                 }
                 if cancel {
+                    conn.aborted = true;
                     tasks.extend(conn.task.clone());
                 }
             }
@@ -801,6 +805,7 @@ fn spawn_connection<L: Listen, A: Accept<L>>(
                 client,
                 task: None,
                 tcp: L::TCP,
+                aborted: false,
             },
         );
         id
@@ -815,8 +820,17 @@ fn spawn_connection<L: Listen, A: Accept<L>>(
         Ok(handle) => {
             let task = handle.task();
             handle.detach();
-            if let Some(conn) = inner.state().conns.get_mut(&id) {
-                conn.task = Some(task);
+            let aborted = match inner.state().conns.get_mut(&id) {
+                Some(conn) => {
+                    conn.task = Some(task.clone());
+                    conn.aborted
+                }
+                None => false,
+            };
+            // `abort_clients` ran (on another thread) between the spawn and
+            // now, when it could not see the task: cancel it as it would have.
+            if aborted {
+                task.cancel();
             }
         }
         Err(error) => {

@@ -123,6 +123,10 @@ pub(crate) struct Connection {
     /// The writer's background flusher while one runs: it holds the connection open
     /// until the buffer is sent, so aborting the connection must stop it too.
     flusher: Mutex<Option<Task>>,
+    /// Set by [`abort`](Connection::abort): a flusher running on another thread
+    /// (a multi-thread runtime) stops before its next write instead of sending
+    /// the rest of the buffer before the cancel lands.
+    aborted: AtomicBool,
 }
 
 impl Connection {
@@ -148,6 +152,7 @@ impl Connection {
             read_error: Mutex::new(None),
             has_read_error: AtomicBool::new(false),
             flusher: Mutex::new(None),
+            aborted: AtomicBool::new(false),
         }
     }
 
@@ -239,11 +244,17 @@ impl Connection {
         } else {
             Ok(())
         };
+        self.aborted.store(true, Ordering::SeqCst);
         let flusher = lock(&self.flusher).take();
         if let Some(flusher) = flusher {
             flusher.cancel();
         }
         linger
+    }
+
+    /// Whether [`abort`](Connection::abort) was called: nothing more is sent.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::SeqCst)
     }
 
     /// Sets `SO_LINGER` to on, 0 s, so that closing resets the connection.

@@ -531,6 +531,12 @@ impl Shared {
     fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut st = self.lock();
         while !st.buf.is_empty() {
+            if self.conn.is_aborted() {
+                // Aborted from another thread while this flusher runs: what is
+                // left is dropped, as asyncio's `abort` drops its buffer.
+                st.fail(io::ErrorKind::ConnectionAborted.into());
+                break;
+            }
             let (a, b) = st.buf.as_slices();
             let slices = [IoSlice::new(a), IoSlice::new(b)];
             match self.conn.poll_write_vectored(cx, &slices) {

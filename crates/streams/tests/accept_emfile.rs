@@ -10,9 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-use tulip_executor::{EventLoop, sleep, timeout};
+use tulip_executor::{sleep, timeout};
 use tulip_reactor::net::TcpStream;
 use tulip_streams::{ServeOptions, serve_tcp};
+
+mod common;
 
 static ACCEPT_ERRORS: AtomicUsize = AtomicUsize::new(0);
 
@@ -58,8 +60,7 @@ fn accept_backs_off_on_emfile_and_recovers() -> Result<(), Box<dyn std::error::E
         tracing_subscriber::registry().with(CountAcceptErrors),
     )?;
     let original = rlimit()?.rlim_cur;
-    let event_loop = EventLoop::new()?;
-    let outcome = event_loop.run_until_complete(async move {
+    let outcome = common::block_on(async move {
         timeout(Duration::from_secs(60), async move {
             let handler = |stream: TcpStream, _peer| async move {
                 let mut buf = [0; 64];

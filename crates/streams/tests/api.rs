@@ -8,6 +8,8 @@ use tulip_streams::{
     start_unix_server,
 };
 
+mod common;
+
 type TestResult = Result<(), Box<dyn Error>>;
 
 /// The echo handler of the seeds: lines back until EOF, then close.
@@ -42,7 +44,7 @@ async fn echo_handler(
 #[test]
 fn many_clients_of_start_server_get_their_lines_back() -> TestResult {
     const CLIENTS: usize = 200;
-    tulip_executor::EventLoop::new()?.run_until_complete(async {
+    common::block_on(async {
         let server = start_server(echo_handler, "127.0.0.1", 0).await?;
         let port = server.local_addrs()[0]
             .as_inet()
@@ -50,14 +52,14 @@ fn many_clients_of_start_server_get_their_lines_back() -> TestResult {
             .port();
         let mut clients = Vec::new();
         for client in 0..CLIENTS {
-            clients.push(tulip_executor::spawn_local(async move {
+            clients.push(tulip_executor::spawn(async move {
                 let (mut reader, writer) = open_connection("127.0.0.1", port).await?;
                 let line = format!("client {client}\n");
                 writer.write(line.as_bytes())?;
                 writer.write_eof()?;
                 let echoed = reader.read_to_end().await?;
                 assert_eq!(echoed, line.as_bytes());
-                Ok::<_, Box<dyn Error>>(())
+                Ok::<_, Box<dyn Error + Send + Sync>>(())
             }));
         }
         for client in clients {
@@ -72,7 +74,7 @@ fn many_clients_of_start_server_get_their_lines_back() -> TestResult {
 
 #[test]
 fn open_connection_to_a_closed_port_is_refused() -> TestResult {
-    tulip_executor::EventLoop::new()?.run_until_complete(async {
+    common::block_on(async {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         drop(listener);
@@ -91,7 +93,7 @@ fn unix_server_and_connection() -> TestResult {
     let dir = std::env::temp_dir().join(format!("tulip-streams-api-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("echo.sock");
-    tulip_executor::EventLoop::new()?.run_until_complete({
+    common::block_on({
         let path = path.clone();
         async move {
             let server = start_unix_server(
@@ -138,7 +140,7 @@ async fn server_with_one_client() -> Result<
 
 #[test]
 fn close_clients_of_start_server_ends_live_connections() -> TestResult {
-    tulip_executor::EventLoop::new()?.run_until_complete(async {
+    common::block_on(async {
         let (server, mut reader, _writer) = server_with_one_client().await?;
         server.close();
         server.close_clients();
@@ -150,7 +152,7 @@ fn close_clients_of_start_server_ends_live_connections() -> TestResult {
 
 #[test]
 fn abort_clients_of_start_server_resets_live_connections() -> TestResult {
-    tulip_executor::EventLoop::new()?.run_until_complete(async {
+    common::block_on(async {
         let (server, mut reader, _writer) = server_with_one_client().await?;
         server.abort_clients();
         match reader.read_to_end().await {
@@ -182,7 +184,7 @@ fn a_start_server_connection_uses_one_descriptor() -> TestResult {
         }
         Ok(seen.values().filter(|&&count| count > 1).count())
     }
-    tulip_executor::EventLoop::new()?.run_until_complete(async {
+    common::block_on(async {
         let (server, _reader, _writer) = server_with_one_client().await?;
         // The handler runs, waiting for its next line: the server keeps no duplicate.
         assert_eq!(sockets_open_twice()?, 0);
@@ -197,7 +199,7 @@ fn a_start_server_connection_uses_one_descriptor() -> TestResult {
 fn abort_clients_resets_a_connection_whose_writer_still_has_unsent_bytes() -> TestResult {
     /// More than the socket buffers of both ends can hold.
     const UNSENT: usize = 32 << 20;
-    tulip_executor::EventLoop::new()?.run_until_complete(async {
+    common::block_on(async {
         let handler = |_reader: tulip_streams::StreamReader,
                        writer: tulip_streams::StreamWriter| async move {
             writer

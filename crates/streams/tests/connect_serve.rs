@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tulip_executor::{EventLoop, timeout, yield_now};
+use tulip_executor::{timeout, yield_now};
 use tulip_reactor::net::{ListenOptions, TcpListener, TcpStream, UnixStream};
 use tulip_streams::{
     ClientControl, ConnectConfig, ConnectError, ServeError, ServeOptions, Server, connect_tcp,
@@ -16,14 +16,17 @@ use tulip_streams::{
 };
 use tulip_sync::Event;
 
+mod common;
+
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
-/// Runs `future` on a fresh event loop, failing after `limit`.
+/// Runs `future` on a fresh runtime of the kind `TULIP_TEST_RUNTIME` chooses,
+/// failing after `limit`.
 fn run_within<F>(limit: Duration, future: F) -> TestResult
 where
     F: Future<Output = TestResult> + 'static,
 {
-    EventLoop::new()?.run_until_complete(async move {
+    common::block_on(async move {
         timeout(limit, future)
             .await
             .map_err(|_| "the test timed out")?
@@ -76,8 +79,7 @@ async fn round_trip(stream: &TcpStream, message: &[u8]) -> io::Result<Vec<u8>> {
 
 #[test]
 fn lookup_host_resolves_localhost_on_the_blocking_pool() -> TestResult {
-    let event_loop = EventLoop::builder().max_blocking_threads(1).build()?;
-    event_loop.run_until_complete(async {
+    common::block_on_with(Some(1), async {
         // Occupy the pool's only thread until told to go.
         let (go, wait) = std::sync::mpsc::channel::<()>();
         let blocker = tulip_executor::spawn_blocking(move || wait.recv().ok());
@@ -465,11 +467,21 @@ fn start_serving_later_and_serve_forever_until_closed() -> TestResult {
 fn cancelling_serve_forever_closes_the_server() -> TestResult {
     run(async {
         let server = serve_tcp(echo, "127.0.0.1", 0, ServeOptions::new()).await?;
+        let started = Arc::new(Event::new());
         let forever = tulip_executor::spawn({
-            let server = server.clone();
-            async move { server.serve_forever().await }
+            let (server, started) = (server.clone(), started.clone());
+            async move {
+                started.set();
+                server.serve_forever().await
+            }
         });
         yield_now().await;
+        // On the loop the task has started after one yield. On the multi-thread
+        // runtime a worker may not have picked it up yet, and a task cancelled before
+        // it starts never runs `serve_forever` (as in asyncio): wait until it does.
+        if common::test_runtime() == common::TestRuntime::MultiThread {
+            started.wait().await;
+        }
         forever.cancel();
         assert!(forever.await.is_err());
         assert!(!server.is_serving());

@@ -8,21 +8,23 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
-use tulip_executor::{EventLoop, yield_now};
+use tulip_executor::yield_now;
 use tulip_reactor::net::{TcpListener, TcpStream, UnixStream};
 use tulip_streams::{
     IncompleteRead, LimitOverrun, StreamError, StreamOptions, StreamReader, StreamWriter,
     WriteError, from_tcp_stream, from_unix_stream,
 };
 
+mod common;
+
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
-/// Runs `future` on a fresh event loop.
+/// Runs `future` on a fresh runtime of the kind `TULIP_TEST_RUNTIME` chooses.
 fn run<F>(future: F) -> TestResult
 where
     F: Future<Output = TestResult> + 'static,
 {
-    EventLoop::new()?.run_until_complete(future)?
+    common::block_on(future)?
 }
 
 /// Two connected loopback TCP streams.

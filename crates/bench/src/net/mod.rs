@@ -57,7 +57,9 @@ pub(crate) const N1: Entry = Entry {
          tulip column is asyncio's streams API (start_server, StreamReader.read, \
          StreamWriter.write + drain), tokio's and smol's are their TcpListener with \
          read/write_all and TCP_NODELAY set as tulip sets it, asyncio and uvloop run the same \
-         handler as tulip in python3 (asyncio.start_server); mio_raw is a hand-written \
+         handler as tulip in python3 (asyncio.start_server); tulip_mt runs tulip's streams \
+         server on its multi-thread runtime (2 workers), tokio_mt and smol_mt theirs on 2 \
+         threads, every thread of the server process on CPU 0; mio_raw is a hand-written \
          edge-triggered echo server on one mio::Poll, the floor, not a peer; N1 runs 10 s, \
          N2 5 s; N3's client closes each connection with a reset, so that no TIME_WAIT \
          sockets pile up and slow the connects of the runtimes measured next",
@@ -235,6 +237,11 @@ mod tests {
     }
 
     #[test]
+    fn network_workloads_complete_on_tulip_mt() {
+        all_complete_on(RuntimeId::TulipMt);
+    }
+
+    #[test]
     fn network_workloads_complete_on_tulip_protocol() {
         all_complete_on(RuntimeId::TulipProtocol);
     }
@@ -291,6 +298,11 @@ mod tests {
     #[test]
     fn network_workloads_complete_on_smol() {
         all_complete_on(RuntimeId::Smol);
+    }
+
+    #[test]
+    fn network_workloads_complete_on_smol_mt() {
+        all_complete_on(RuntimeId::SmolMt);
     }
 
     #[test]

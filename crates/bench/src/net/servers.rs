@@ -1,8 +1,11 @@
 //! Each runtime's idiomatic TCP echo server on `127.0.0.1:0`: read up to
 //! `read_size` bytes (64 KiB, or 1 KiB for M2), write it all back, until
-//! the client closes. tulip has two: its streams (`tulip`) and its
-//! protocols (`tulip_protocol`, whose transport reads up to asyncio's
-//! 256 KiB into one buffer per thread, whatever `read_size` says).
+//! the client closes. tulip has three: its streams on its event loop
+//! (`tulip`) and on its multi-thread runtime with 2 workers (`tulip_mt`),
+//! and its protocols (`tulip_protocol`, whose transport reads up to
+//! asyncio's 256 KiB into one buffer per thread, whatever `read_size` says).
+//! tokio's and smol's each run on one thread (`tokio_ct`, `smol`) and on 2
+//! (`tokio_mt`, `smol_mt`).
 //!
 //! Every server reports its address through `bound` once it listens, and
 //! runs until `stop` is closed (every sender dropped), then returns. The
@@ -39,6 +42,7 @@ pub(crate) fn serve(
 ) -> io::Result<()> {
     match runtime {
         RuntimeId::Tulip => serve_tulip(read_size, here(bound), stop),
+        RuntimeId::TulipMt => serve_tulip_mt(read_size, here(bound), stop),
         RuntimeId::TulipProtocol => serve_tulip_protocol(here(bound), stop),
         RuntimeId::TokioCt => {
             serve_tokio::<crate::rt::tokio::TokioCt>(read_size, here(bound), stop)
@@ -46,7 +50,8 @@ pub(crate) fn serve(
         RuntimeId::TokioMt => {
             serve_tokio::<crate::rt::tokio::TokioMt>(read_size, here(bound), stop)
         }
-        RuntimeId::Smol => serve_smol(read_size, here(bound), stop),
+        RuntimeId::Smol => serve_smol::<crate::rt::smol::Smol>(read_size, here(bound), stop),
+        RuntimeId::SmolMt => serve_smol::<crate::rt::smol::SmolMt>(read_size, here(bound), stop),
         RuntimeId::MioRaw => super::mio_raw::serve(read_size, here(bound), stop),
         RuntimeId::Asyncio | RuntimeId::Uvloop => serve_python(runtime, read_size, bound, stop),
     }
@@ -148,6 +153,34 @@ fn serve_tulip(
     run_tulip_server(start, bound, stop)
 }
 
+/// tulip's multi-thread runtime with 2 workers: the same `start_server`
+/// and handler as [`serve_tulip`], the server started from a task on a
+/// worker (as `TulipMt::run` runs every body), so its accept loop and
+/// every connection's handler run on the 2 workers.
+fn serve_tulip_mt(
+    read_size: usize,
+    bound: impl FnOnce(SocketAddr) + Send + 'static,
+    stop: async_channel::Receiver<()>,
+) -> io::Result<()> {
+    crate::rt::tulip::TulipMt::run(async move {
+        let server = tulip::start_server(
+            move |reader, writer| tulip_echo(reader, writer, read_size),
+            "127.0.0.1",
+            0,
+        )
+        .await?;
+        let addr = server
+            .local_addrs()
+            .first()
+            .and_then(|addr| addr.as_inet())
+            .ok_or_else(|| io::Error::other("the server has no IP address"))?;
+        bound(addr);
+        let _ = stop.recv().await;
+        server.close();
+        Ok(())
+    })
+}
+
 /// Runs a tulip server on a fresh event loop: `start` makes it, `bound` hears its
 /// address, and it serves until `stop` closes.
 fn run_tulip_server(
@@ -245,24 +278,24 @@ fn serve_tokio<R: Rt>(
     })
 }
 
-/// smol: `smol::net::TcpListener`, a task per connection, `read` and
-/// `write_all`.
-fn serve_smol(
+/// smol (`R` is [`Smol`](crate::rt::smol::Smol) or
+/// [`SmolMt`](crate::rt::smol::SmolMt)): `smol::net::TcpListener`, a task
+/// per connection, `read` and `write_all`.
+fn serve_smol<R: Rt>(
     read_size: usize,
     bound: impl FnOnce(SocketAddr) + Send + 'static,
     stop: async_channel::Receiver<()>,
 ) -> io::Result<()> {
     use smol::io::{AsyncReadExt, AsyncWriteExt};
 
-    type Smol = crate::rt::smol::Smol;
-    Smol::run(async move {
+    R::run(async move {
         let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
         bound(listener.local_addr()?);
-        Smol::spawn_detached(async move {
+        R::spawn_detached(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 // As tulip (and asyncio) do for every TCP stream.
                 let _ = stream.set_nodelay(true);
-                Smol::spawn_detached(async move {
+                R::spawn_detached(async move {
                     let mut buf = vec![0; read_size];
                     while let Ok(n) = stream.read(&mut buf).await {
                         if n == 0 || stream.write_all(&buf[..n]).await.is_err() {

@@ -135,13 +135,17 @@ pub(crate) trait AsyncEvent: Send + Sync + 'static {
     fn wait(&self) -> impl Future<Output = ()> + Send + '_;
 }
 
-/// The runtimes the harness knows, in table order: tulip first (its
-/// streams, then its protocols), then its peers (the Rust ones, then the
-/// Python ones), then the floor.
+/// The runtimes the harness knows, in table order: tulip first (its loop's
+/// streams, its multi-thread runtime, then its protocols), then its peers
+/// (the Rust ones, then the Python ones), then the floor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum RuntimeId {
     /// tulip's single-threaded event loop.
     Tulip,
+    /// tulip's multi-thread runtime (`tulip_executor::Runtime`) with 2
+    /// workers: another tulip column, never a peer, compared with the
+    /// multi-thread peers ([`PeerGroup::MultiThread`]).
+    TulipMt,
     /// tulip's protocol-based echo server (`tulip_protocol::create_server`
     /// with an echo `Protocol`) on the same loop: network workloads only,
     /// another tulip column, never a peer.
@@ -152,6 +156,9 @@ pub(crate) enum RuntimeId {
     TokioMt,
     /// smol: an `Executor` driven by `block_on(ex.run(..))` on the calling thread.
     Smol,
+    /// smol: one `Executor` run by 2 threads, each `block_on(ex.run(..))`;
+    /// a peer of tulip_mt only ([`PeerGroup::MultiThread`]).
+    SmolMt,
     /// CPython's asyncio (`python3`), network workloads only.
     Asyncio,
     /// asyncio on uvloop's event loop (`python3` with `uvloop` installed),
@@ -179,12 +186,14 @@ pub(crate) enum RuntimeKind {
 
 impl RuntimeId {
     /// Every runtime, in table order.
-    pub(crate) const ALL: [RuntimeId; 8] = [
+    pub(crate) const ALL: [RuntimeId; 10] = [
         RuntimeId::Tulip,
+        RuntimeId::TulipMt,
         RuntimeId::TulipProtocol,
         RuntimeId::TokioCt,
         RuntimeId::TokioMt,
         RuntimeId::Smol,
+        RuntimeId::SmolMt,
         RuntimeId::Asyncio,
         RuntimeId::Uvloop,
         RuntimeId::MioRaw,
@@ -194,10 +203,12 @@ impl RuntimeId {
     pub(crate) const fn name(self) -> &'static str {
         match self {
             RuntimeId::Tulip => "tulip",
+            RuntimeId::TulipMt => "tulip_mt",
             RuntimeId::TulipProtocol => "tulip_protocol",
             RuntimeId::TokioCt => "tokio_ct",
             RuntimeId::TokioMt => "tokio_mt",
             RuntimeId::Smol => "smol",
+            RuntimeId::SmolMt => "smol_mt",
             RuntimeId::Asyncio => "asyncio",
             RuntimeId::Uvloop => "uvloop",
             RuntimeId::MioRaw => "mio_raw",
@@ -217,9 +228,12 @@ impl RuntimeId {
     /// What kind of runtime this is.
     pub(crate) const fn kind(self) -> RuntimeKind {
         match self {
-            RuntimeId::Tulip | RuntimeId::TokioCt | RuntimeId::TokioMt | RuntimeId::Smol => {
-                RuntimeKind::Rust
-            }
+            RuntimeId::Tulip
+            | RuntimeId::TulipMt
+            | RuntimeId::TokioCt
+            | RuntimeId::TokioMt
+            | RuntimeId::Smol
+            | RuntimeId::SmolMt => RuntimeKind::Rust,
             RuntimeId::Asyncio | RuntimeId::Uvloop => RuntimeKind::Python,
             RuntimeId::TulipProtocol => RuntimeKind::TulipServer,
             RuntimeId::MioRaw => RuntimeKind::Floor,
@@ -227,12 +241,46 @@ impl RuntimeId {
     }
 
     /// Whether this runtime is one of tulip's peers (tulip's own columns
-    /// and the floor are not).
+    /// and the floor are not), in one group or the other.
     pub(crate) const fn is_peer(self) -> bool {
         !matches!(
             self,
-            RuntimeId::Tulip | RuntimeId::TulipProtocol | RuntimeId::MioRaw
+            RuntimeId::Tulip | RuntimeId::TulipMt | RuntimeId::TulipProtocol | RuntimeId::MioRaw
         )
+    }
+
+    /// Whether this runtime is a peer in `group`.
+    pub(crate) const fn is_peer_in(self, group: PeerGroup) -> bool {
+        match group {
+            // Every peer but smol_mt, which was added for tulip_mt: the
+            // loop's peers as they were before the multi-thread runtime
+            // (tokio_mt among them), so that its ratio stays what it was.
+            PeerGroup::Loop => self.is_peer() && !matches!(self, RuntimeId::SmolMt),
+            PeerGroup::MultiThread => matches!(self, RuntimeId::TokioMt | RuntimeId::SmolMt),
+        }
+    }
+}
+
+/// Which tulip column a ratio is for, and so which peers it is taken
+/// against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PeerGroup {
+    /// tulip's event loop ([`RuntimeId::Tulip`], and its protocol server)
+    /// against tokio_ct, tokio_mt, smol, asyncio and uvloop: the ratio the
+    /// table has always had.
+    Loop,
+    /// tulip's multi-thread runtime ([`RuntimeId::TulipMt`], 2 workers)
+    /// against the multi-thread peers with 2 threads: tokio_mt and smol_mt.
+    MultiThread,
+}
+
+impl PeerGroup {
+    /// The tulip column compared with this group's peers.
+    pub(crate) const fn tulip(self) -> RuntimeId {
+        match self {
+            PeerGroup::Loop => RuntimeId::Tulip,
+            PeerGroup::MultiThread => RuntimeId::TulipMt,
+        }
     }
 }
 
@@ -266,9 +314,11 @@ mod tests {
     macro_rules! on_every_runtime {
         ($check:ident) => {
             $check::<tulip::Tulip>();
+            $check::<tulip::TulipMt>();
             $check::<tokio::TokioCt>();
             $check::<tokio::TokioMt>();
             $check::<smol::Smol>();
+            $check::<smol::SmolMt>();
         };
     }
 
@@ -324,6 +374,73 @@ mod tests {
             }
             assert_eq!(*lock.lock().await, 10);
         });
+    }
+
+    /// Each group: its tulip column is never a peer, and its peers are
+    /// the ones its ratio is meant to be against.
+    #[test]
+    fn peer_groups() {
+        let members = |group| {
+            RuntimeId::ALL
+                .into_iter()
+                .filter(|runtime| runtime.is_peer_in(group))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            members(PeerGroup::Loop),
+            [
+                RuntimeId::TokioCt,
+                RuntimeId::TokioMt,
+                RuntimeId::Smol,
+                RuntimeId::Asyncio,
+                RuntimeId::Uvloop
+            ]
+        );
+        assert_eq!(
+            members(PeerGroup::MultiThread),
+            [RuntimeId::TokioMt, RuntimeId::SmolMt]
+        );
+        for group in [PeerGroup::Loop, PeerGroup::MultiThread] {
+            assert!(!group.tulip().is_peer());
+            assert!(members(group).iter().all(|runtime| runtime.is_peer()));
+        }
+        assert_eq!(PeerGroup::MultiThread.tulip(), RuntimeId::TulipMt);
+        assert_eq!(RuntimeId::from_name("tulip_mt"), Some(RuntimeId::TulipMt));
+        assert_eq!(RuntimeId::from_name("smol_mt"), Some(RuntimeId::SmolMt));
+    }
+
+    /// The multi-thread columns really run on more than one thread: two
+    /// tasks that each wait, spinning, until both have started can only
+    /// finish if they run at once.
+    fn tasks_run_in_parallel<R: Rt>() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        R::run(async {
+            let started = Arc::new(AtomicUsize::new(0));
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let started = Arc::clone(&started);
+                    R::spawn(async move {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                        // Never yields: only another thread can bump the count.
+                        while started.load(Ordering::SeqCst) < 2 {
+                            assert!(std::time::Instant::now() < deadline, "no second thread");
+                            std::hint::spin_loop();
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await;
+            }
+        });
+    }
+
+    #[test]
+    fn multi_thread_columns_run_tasks_in_parallel() {
+        tasks_run_in_parallel::<tokio::TokioMt>();
+        tasks_run_in_parallel::<tulip::TulipMt>();
+        tasks_run_in_parallel::<smol::SmolMt>();
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! tulip: its single-threaded event loop, `EventLoop::run_until_complete`,
-//! with tulip-sync's primitives: `tulip::sync::Queue`, `Lock` and `Event`,
-//! and tulip-process's subprocesses (`tulip::process`, asyncio's API).
+//! tulip, in its two flavours: its single-threaded event loop
+//! (`EventLoop::run_until_complete`) and its multi-thread runtime with 2
+//! workers (`tulip_executor::Runtime`), both with tulip-sync's primitives:
+//! `tulip::sync::Queue`, `Lock` and `Event`, and tulip-process's
+//! subprocesses (`tulip::process`, asyncio's API).
 
 use std::future::Future;
 use std::io;
@@ -15,6 +17,27 @@ use super::{AsyncEvent, AsyncLock, QueueRx, QueueTx, Rt, Unwrapped};
 
 /// tulip's event loop on the calling thread.
 pub(crate) struct Tulip;
+
+/// tulip's multi-thread runtime (`tulip_executor::Runtime::multi_thread()`)
+/// with 2 worker threads (one per core here), the counterpart of
+/// [`TokioMt`](super::tokio::TokioMt).
+///
+/// As there, the body is itself spawned onto a worker (`Runtime::spawn`) and
+/// `block_on` on the calling thread only waits for its handle: tasks the body
+/// spawns are spawned from a worker, which is how a server spawns (from its
+/// accept task) and the runtime's fast path (the worker's local queue).
+pub(crate) struct TulipMt;
+
+/// Workers of [`TulipMt`].
+pub(crate) const MT_WORKERS: usize = 2;
+
+/// A fresh [`TulipMt`] runtime.
+pub(crate) fn multi_thread_runtime() -> tulip_executor::Runtime {
+    tulip_executor::Runtime::multi_thread()
+        .worker_threads(MT_WORKERS)
+        .build()
+        .expect("build tulip multi-thread runtime")
+}
 
 /// What both halves of a [`Tulip::bounded`] queue share.
 ///
@@ -99,12 +122,75 @@ impl AsyncEvent for Event {
     }
 }
 
+/// The parts common to both flavours; only `run` differs (the free
+/// functions `tulip::spawn`, `yield_now`, `sleep` use the running loop or
+/// runtime, and tulip-sync's primitives work on either).
+macro_rules! tulip_common {
+    () => {
+        type Handle<T: Send + 'static> = Unwrapped<tulip::JoinHandle<T>>;
+        type Tx<T: Send + 'static> = QueueSender<T>;
+        type Rx<T: Send + 'static> = QueueReceiver<T>;
+        type Lock<T: Send + Sync + 'static> = Lock<T>;
+        type Event = Event;
+
+        fn spawn<F>(task: F) -> Self::Handle<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            Unwrapped(tulip::spawn(task))
+        }
+
+        fn spawn_detached<F>(task: F)
+        where
+            F: Future<Output = ()> + Send + 'static,
+        {
+            tulip::spawn(task).detach();
+        }
+
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            tulip::yield_now()
+        }
+
+        fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+            tulip::sleep(duration)
+        }
+
+        fn bounded<T: Send + 'static>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
+            // `Queue::new(0)` would be unbounded, as in asyncio.
+            assert!(capacity > 0, "a bounded queue needs room for one item");
+            let shared = Arc::new(Shared {
+                queue: Queue::new(capacity),
+                senders: AtomicUsize::new(1),
+            });
+            (QueueSender(Arc::clone(&shared)), QueueReceiver(shared))
+        }
+
+        async fn spawn_wait(program: &'static str) -> io::Result<i32> {
+            // asyncio: `proc = await create_subprocess_exec(program)`,
+            // `await proc.wait()`.
+            let child = Command::new(program).spawn()?;
+            child.wait().await
+        }
+
+        async fn communicate(program: &'static str, input: &[u8]) -> io::Result<(Vec<u8>, i32)> {
+            // asyncio: `create_subprocess_exec(program, stdin=PIPE, stdout=PIPE)`,
+            // `stdout, _ = await proc.communicate(input)`, `proc.returncode`.
+            let mut child = create_subprocess_exec(program, [] as [&str; 0])
+                .stdin(Stdio::Piped)
+                .stdout(Stdio::Piped)
+                .await?;
+            let (stdout, _) = child.communicate(Some(input)).await?;
+            let code = child
+                .returncode()
+                .expect("communicate returns once the child has exited");
+            Ok((stdout, code))
+        }
+    };
+}
+
 impl Rt for Tulip {
-    type Handle<T: Send + 'static> = Unwrapped<tulip::JoinHandle<T>>;
-    type Tx<T: Send + 'static> = QueueSender<T>;
-    type Rx<T: Send + 'static> = QueueReceiver<T>;
-    type Lock<T: Send + Sync + 'static> = Lock<T>;
-    type Event = Event;
+    tulip_common!();
 
     fn run<F>(body: F) -> F::Output
     where
@@ -116,58 +202,20 @@ impl Rt for Tulip {
             .run_until_complete(body)
             .expect("run tulip event loop")
     }
+}
 
-    fn spawn<F>(task: F) -> Self::Handle<F::Output>
+impl Rt for TulipMt {
+    tulip_common!();
+
+    fn run<F>(body: F) -> F::Output
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Unwrapped(tulip::spawn(task))
-    }
-
-    fn spawn_detached<F>(task: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        tulip::spawn(task).detach();
-    }
-
-    fn yield_now() -> impl Future<Output = ()> + Send {
-        tulip::yield_now()
-    }
-
-    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
-        tulip::sleep(duration)
-    }
-
-    fn bounded<T: Send + 'static>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
-        // `Queue::new(0)` would be unbounded, as in asyncio.
-        assert!(capacity > 0, "a bounded queue needs room for one item");
-        let shared = Arc::new(Shared {
-            queue: Queue::new(capacity),
-            senders: AtomicUsize::new(1),
-        });
-        (QueueSender(Arc::clone(&shared)), QueueReceiver(shared))
-    }
-
-    async fn spawn_wait(program: &'static str) -> io::Result<i32> {
-        // asyncio: `proc = await create_subprocess_exec(program)`,
-        // `await proc.wait()`.
-        let child = Command::new(program).spawn()?;
-        child.wait().await
-    }
-
-    async fn communicate(program: &'static str, input: &[u8]) -> io::Result<(Vec<u8>, i32)> {
-        // asyncio: `create_subprocess_exec(program, stdin=PIPE, stdout=PIPE)`,
-        // `stdout, _ = await proc.communicate(input)`, `proc.returncode`.
-        let mut child = create_subprocess_exec(program, [] as [&str; 0])
-            .stdin(Stdio::Piped)
-            .stdout(Stdio::Piped)
-            .await?;
-        let (stdout, _) = child.communicate(Some(input)).await?;
-        let code = child
-            .returncode()
-            .expect("communicate returns once the child has exited");
-        Ok((stdout, code))
+        let runtime = multi_thread_runtime();
+        let task = runtime.spawn(body).expect("spawn on tulip runtime");
+        runtime
+            .block_on(Unwrapped(task))
+            .expect("run tulip multi-thread runtime")
     }
 }

@@ -19,8 +19,8 @@ impl Workload for IdleTasks {
     const NAME: &'static str = "idle_tasks";
     const UNIT: Unit = Unit::lower("bytes/task");
     const NOTE: Option<&'static str> = Some(
-        "M1: each runtime's tasks wait on its own event: tulip on tulip::sync::Event::wait(), \
-         tokio (both columns) on tokio::sync::Notify::notified(), smol on \
+        "M1: each runtime's tasks wait on its own event: tulip (both columns) on \
+         tulip::sync::Event::wait(), tokio (both columns) on tokio::sync::Notify::notified(), smol on \
          event_listener::Event::listen() (the event under smol's channel and lock); \
          the figure is the task plus its waiter",
     );

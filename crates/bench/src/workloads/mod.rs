@@ -168,9 +168,11 @@ const fn entry<W: Workload>() -> Entry {
 fn measure_on<W: Workload>(runtime: RuntimeId, scale: Scale) -> Option<f64> {
     match runtime {
         RuntimeId::Tulip => Some(W::measure::<rt::tulip::Tulip>(scale)),
+        RuntimeId::TulipMt => Some(W::measure::<rt::tulip::TulipMt>(scale)),
         RuntimeId::TokioCt => Some(W::measure::<rt::tokio::TokioCt>(scale)),
         RuntimeId::TokioMt => Some(W::measure::<rt::tokio::TokioMt>(scale)),
         RuntimeId::Smol => Some(W::measure::<rt::smol::Smol>(scale)),
+        RuntimeId::SmolMt => Some(W::measure::<rt::smol::SmolMt>(scale)),
         RuntimeId::TulipProtocol | RuntimeId::Asyncio | RuntimeId::Uvloop | RuntimeId::MioRaw => {
             None
         }
@@ -211,6 +213,11 @@ mod tests {
     }
 
     #[test]
+    fn every_workload_completes_on_tulip_mt() {
+        all_complete_on(RuntimeId::TulipMt);
+    }
+
+    #[test]
     fn every_workload_completes_on_tokio_ct() {
         all_complete_on(RuntimeId::TokioCt);
     }
@@ -223,6 +230,11 @@ mod tests {
     #[test]
     fn every_workload_completes_on_smol() {
         all_complete_on(RuntimeId::Smol);
+    }
+
+    #[test]
+    fn every_workload_completes_on_smol_mt() {
+        all_complete_on(RuntimeId::SmolMt);
     }
 
     #[test]

@@ -18,8 +18,8 @@ impl Workload for LockContended {
         "S3: each runtime runs its own lock: tulip::sync::Lock, tokio::sync::Mutex, \
          smol::lock::Mutex (async-lock); the lock is never held across an await, so on \
          the single-threaded columns (tulip, tokio_ct, smol) every acquire finds it free \
-         and the figure is an uncontended acquire + release + yield; only tokio_mt's \
-         two workers contend",
+         and the figure is an uncontended acquire + release + yield; only the multi-thread \
+         columns' two threads (tulip_mt, tokio_mt, smol_mt) contend",
     );
 
     fn measure<R: Rt>(scale: Scale) -> f64 {

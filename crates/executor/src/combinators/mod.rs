@@ -8,9 +8,9 @@
 //! | `gather(*aws, return_exceptions=True)` | [`gather_all`] over futures giving `Result`s |
 //! | `gather(*aws, return_exceptions=False)` | [`try_gather`]: the first `Err`, the rest dropped |
 //! | `done, pending = await wait(tasks, timeout=, return_when=)` | [`wait`]`(handles, timeout, `[`ReturnWhen`]`)` |
-//! | `await shield(aw)` | [`shield(future)`](shield)`.await` |
+//! | `await shield(aw)` | [`shield(future)`](shield)`.await`; [`shield_local`] for `!Send` futures |
 //! | `for aw in as_completed(aws)` | `while let Some(x) = `[`as_completed(futures)`](as_completed)`.next().await` |
-//! | `async with TaskGroup() as tg` | [`TaskGroup::new()`](TaskGroup::new), [`spawn`](TaskGroup::spawn), [`join`](TaskGroup::join) |
+//! | `async with TaskGroup() as tg` | [`TaskGroup::new()`](TaskGroup::new), [`spawn`](TaskGroup::spawn) (or [`spawn_local`](TaskGroup::spawn_local)), [`join`](TaskGroup::join) |
 //! | `wait_for`, `timeout` | [`crate::time`] |
 //!
 //! # Cancellation
@@ -28,7 +28,8 @@
 //! # Implementation
 //!
 //! Everything runs in the task that awaits the combinator; [`shield`] and
-//! [`TaskGroup`] spawn their tasks on the running loop. [`gather!`](crate::gather!)
+//! [`TaskGroup`] spawn their tasks on the running loop or multi-thread
+//! runtime (their `_local` variants, for `!Send` futures, on the loop only). [`gather!`](crate::gather!)
 //! (crate::gather!) polls each of its (at most twelve) futures on every poll;
 //! the combinators over any number of futures or handles give each one its
 //! own waker and poll only those that were woken, in input order.
@@ -42,7 +43,7 @@ mod wait;
 
 pub use as_completed::{AsCompleted, as_completed};
 pub use gather::{GatherAll, TryGather, gather_all, try_gather};
-pub use shield::{Shield, shield};
+pub use shield::{Shield, shield, shield_local};
 pub use task_group::{
     ChildFailure, GroupJoin, GroupSpawnError, GroupSpawner, TaskGroup, TaskGroupError,
 };

@@ -19,15 +19,62 @@ use crate::task::{JoinError, JoinHandle};
 /// was cancelled through other means (the loop shutting down, or a
 /// [`Task::cancel`](crate::Task::cancel) from [`all_tasks`](crate::all_tasks)).
 ///
-/// The task is spawned at once, on the running loop, as asyncio's
-/// `shield(aw)` wraps its argument in a task when called; it starts in the
-/// loop's next iteration (at once with eager tasks).
+/// The task is spawned at once, as asyncio's `shield(aw)` wraps its argument
+/// in a task when called, with [`spawn`](crate::spawn): on the running loop,
+/// or on the multi-thread [`Runtime`](crate::Runtime) this thread belongs to.
+/// It starts in the loop's next iteration (at once with eager tasks). For a
+/// future that is not `Send`, use [`shield_local`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::time::Duration;
+/// use tulip_executor::{EventLoop, shield, sleep, timeout};
+///
+/// let event_loop = EventLoop::builder().virtual_time().build()?;
+/// let saved = Arc::new(AtomicBool::new(false));
+/// let flag = saved.clone();
+/// event_loop.run_until_complete(async move {
+///     let save = async move {
+///         sleep(Duration::from_secs(5)).await;
+///         flag.store(true, Ordering::Relaxed);
+///     };
+///     // The wait gives up after a second; the save carries on.
+///     assert!(timeout(Duration::from_secs(1), shield(save)).await.is_err());
+///     assert!(!saved.load(Ordering::Relaxed));
+///     sleep(Duration::from_secs(10)).await;
+///     assert!(saved.load(Ordering::Relaxed));
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Panics
+/// Outside a running loop or runtime, as [`spawn`](crate::spawn) does
+/// (asyncio: "no running event loop"), or if it is closing. To shield work
+/// that is already a task, or to get an error instead of a panic, spawn it
+/// with [`task::Builder`](crate::task::Builder) and await its
+/// [`JoinHandle`](crate::JoinHandle): dropping a handle never cancels the
+/// task either.
+#[track_caller]
+pub fn shield<F>(future: F) -> Shield<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Shield {
+        handle: crate::spawn(future),
+    }
+}
+
+/// [`shield`] for a future that need not be `Send`: spawned with
+/// [`spawn_local`](crate::spawn_local), so on the running event loop only.
 ///
 /// ```
 /// use std::cell::Cell;
 /// use std::rc::Rc;
 /// use std::time::Duration;
-/// use tulip_executor::{EventLoop, shield, sleep, timeout};
+/// use tulip_executor::combinators::shield_local;
+/// use tulip_executor::{EventLoop, sleep, timeout};
 ///
 /// let event_loop = EventLoop::builder().virtual_time().build()?;
 /// let saved = Rc::new(Cell::new(false));
@@ -38,7 +85,7 @@ use crate::task::{JoinError, JoinHandle};
 ///         flag.set(true);
 ///     };
 ///     // The wait gives up after a second; the save carries on.
-///     assert!(timeout(Duration::from_secs(1), shield(save)).await.is_err());
+///     assert!(timeout(Duration::from_secs(1), shield_local(save)).await.is_err());
 ///     assert!(!saved.get());
 ///     sleep(Duration::from_secs(10)).await;
 ///     assert!(saved.get());
@@ -47,14 +94,14 @@ use crate::task::{JoinError, JoinHandle};
 /// ```
 ///
 /// # Panics
-/// Outside a running loop, as [`spawn`](crate::spawn) does (asyncio: "no
-/// running event loop"), or if the loop is closing. To shield work that is
-/// already a task, or to get an error instead of a panic, spawn it with
-/// [`task::Builder`](crate::task::Builder) and await its
-/// [`JoinHandle`](crate::JoinHandle): dropping a handle never cancels the
-/// task either.
+/// Outside a running event loop, or if it is closing, as
+/// [`spawn_local`](crate::spawn_local) does; and on a multi-thread
+/// [`Runtime`](crate::Runtime), which runs only `Send` futures (use
+/// [`shield`] there). To get an error instead of a panic, spawn with
+/// [`task::Builder::spawn_local`](crate::task::Builder::spawn_local) and
+/// await the [`JoinHandle`](crate::JoinHandle).
 #[track_caller]
-pub fn shield<F>(future: F) -> Shield<F::Output>
+pub fn shield_local<F>(future: F) -> Shield<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -64,7 +111,7 @@ where
     }
 }
 
-/// The future of [`shield`]: the inner task's result. Dropping it detaches
+/// The future of [`shield`] and [`shield_local`]: the inner task's result. Dropping it detaches
 /// the inner task, which runs on.
 #[must_use = "the shielded task runs anyway; await the Shield for its result"]
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 //! # Design
 //!
 //! ```text
-//! TaskGroup<E> ──Rc──▶ RefCell<State> ◀──Weak── GroupSpawner<E>, each child's wrapper
+//! TaskGroup<E> ──Arc──▶ Mutex<State> ◀──Weak── GroupSpawner<E>, each child's wrapper
 //!                        phase · children (Task refs) · active count · failures · joiner waker
 //! ```
 //!
@@ -27,11 +27,18 @@
 //!   children, as leaving asyncio's `async with` block by an exception does.
 //!   Children that need to spawn siblings get a [`GroupSpawner`], which does
 //!   not keep the group alive.
-//! - **Single-threaded, like the loop.** Children are spawned with
-//!   [`spawn_local`](crate::spawn_local), so they need not be `Send`, and the
-//!   state is an `Rc<RefCell>`. No borrow is held while user code runs:
-//!   spawning (which may poll an eager task), cancelling and waking all
-//!   happen after the borrow ends.
+//! - **`Send` or local children, as with tokio's `JoinSet`.**
+//!   [`spawn`](TaskGroup::spawn) takes `Send` futures and works on the event
+//!   loop and on a multi-thread [`Runtime`](crate::Runtime), whose workers
+//!   may run the children in parallel;
+//!   [`spawn_local`](TaskGroup::spawn_local) takes futures that need not be
+//!   `Send`, on the event loop only. The `Send` bounds are on the methods, so
+//!   a group whose error type is not `Send` is still usable on the loop
+//!   through `spawn_local`.
+//! - **One small lock.** The state is an `Arc<Mutex>`, uncontended on the
+//!   loop. It is never held while user code runs: spawning (which may poll
+//!   an eager task), cancelling, waking, and dropping children, wakers and
+//!   failures all happen after it is released.
 //!
 //! Where it differs from asyncio: a failing child does not interrupt the
 //! parent's own code before the join (asyncio cancels the parent task and
@@ -40,14 +47,12 @@
 //! meanwhile.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
@@ -117,7 +122,22 @@ use crate::task::{Builder, JoinHandle, Task, TaskId};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TaskGroup<E> {
-    state: Rc<RefCell<State<E>>>,
+    state: Arc<Shared<E>>,
+}
+
+/// The lock around a group's [`State`], shared by the group (strongly) and by
+/// its spawners and children (weakly).
+struct Shared<E> {
+    state: Mutex<State<E>>,
+}
+
+impl<E> Shared<E> {
+    /// Locks the state. Nothing that runs under the lock can panic halfway
+    /// through an update (no user code does), so a poisoned lock still holds
+    /// a consistent state.
+    fn lock(&self) -> MutexGuard<'_, State<E>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The shared part of a group.
@@ -158,13 +178,15 @@ impl<E> TaskGroup<E> {
     /// ```
     pub fn new() -> TaskGroup<E> {
         TaskGroup {
-            state: Rc::new(RefCell::new(State {
-                phase: Phase::Open,
-                children: Vec::new(),
-                active: 0,
-                failures: Vec::new(),
-                joiner: None,
-            })),
+            state: Arc::new(Shared {
+                state: Mutex::new(State {
+                    phase: Phase::Open,
+                    children: Vec::new(),
+                    active: 0,
+                    failures: Vec::new(),
+                    joiner: None,
+                }),
+            }),
         }
     }
 
@@ -185,7 +207,7 @@ impl<E> TaskGroup<E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn len(&self) -> usize {
-        self.state.borrow().active
+        self.state.lock().active
     }
 
     /// Whether every child has finished (or none was spawned).
@@ -216,7 +238,7 @@ impl<E> TaskGroup<E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_shutting_down(&self) -> bool {
-        self.state.borrow().phase == Phase::ShuttingDown
+        self.state.lock().phase == Phase::ShuttingDown
     }
 
     /// A handle for spawning into the group from elsewhere, typically from
@@ -243,7 +265,7 @@ impl<E> TaskGroup<E> {
     /// ```
     pub fn spawner(&self) -> GroupSpawner<E> {
         GroupSpawner {
-            state: Rc::downgrade(&self.state),
+            state: Arc::downgrade(&self.state),
         }
     }
 
@@ -273,8 +295,12 @@ impl<E> TaskGroup<E> {
 }
 
 impl<E: 'static> TaskGroup<E> {
-    /// Spawns `future` as a child task on the running loop (asyncio's
-    /// `TaskGroup.create_task`) and returns the handle to its value.
+    /// Spawns `future` as a child task (asyncio's `TaskGroup.create_task`)
+    /// and returns the handle to its value: on the running loop, or on the
+    /// multi-thread [`Runtime`](crate::Runtime) this thread belongs to (a
+    /// worker, or inside its `block_on`), as [`task::Builder::spawn`]
+    /// does. For futures that are not `Send`, use
+    /// [`spawn_local`](Self::spawn_local).
     ///
     /// If the future gives `Err` or panics, the failure is kept for
     /// [`join`](Self::join) and every child of the group is cancelled; that
@@ -304,14 +330,18 @@ impl<E: 'static> TaskGroup<E> {
     ///
     /// # Errors
     /// [`GroupSpawnError::ShuttingDown`] once a child has failed,
-    /// [`GroupSpawnError::Spawn`] outside a running loop or while it closes.
+    /// [`GroupSpawnError::Spawn`] outside a running loop or runtime, or
+    /// while it closes.
+    ///
+    /// [`task::Builder::spawn`]: crate::task::Builder::spawn
     #[track_caller]
     pub fn spawn<T, F>(&self, future: F) -> Result<JoinHandle<T>, GroupSpawnError>
     where
-        F: Future<Output = Result<T, E>> + 'static,
-        T: 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Send,
     {
-        spawn_into(&self.state, Builder::new(), future)
+        spawn_into(&self.state, future, |child| Builder::new().spawn(child))
     }
 
     /// [`spawn`](Self::spawn) with a task name (asyncio's
@@ -340,17 +370,102 @@ impl<E: 'static> TaskGroup<E> {
         future: F,
     ) -> Result<JoinHandle<T>, GroupSpawnError>
     where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Send,
+    {
+        let builder = Builder::new().name(name);
+        spawn_into(&self.state, future, |child| builder.spawn(child))
+    }
+
+    /// Spawns a child that need not be `Send` (nor its value, nor the
+    /// group's error type) on the running event loop; otherwise as
+    /// [`spawn`](Self::spawn). On a multi-thread [`Runtime`](crate::Runtime),
+    /// which runs only `Send` futures, it gives
+    /// `GroupSpawnError::Spawn(SpawnError::NeedsEventLoop)`.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use tulip_executor::{EventLoop, TaskGroup};
+    ///
+    /// let event_loop = EventLoop::new()?;
+    /// let total = event_loop.run_until_complete(async {
+    ///     // Neither the children nor the error type are `Send`.
+    ///     let group = TaskGroup::<Rc<str>>::new();
+    ///     let shared = Rc::new(20);
+    ///     let handles: Vec<_> = (1..=2)
+    ///         .map(|i| {
+    ///             let shared = shared.clone();
+    ///             group.spawn_local(async move { Ok(*shared + i) })
+    ///         })
+    ///         .collect::<Result<_, _>>()?;
+    ///     group.join().await.unwrap();
+    ///     let mut total = 0;
+    ///     for handle in handles {
+    ///         total += handle.await.unwrap();
+    ///     }
+    ///     Ok::<_, tulip_executor::combinators::GroupSpawnError>(total)
+    /// })??;
+    /// assert_eq!(total, 43);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`GroupSpawnError::ShuttingDown`] once a child has failed,
+    /// [`GroupSpawnError::Spawn`] outside a running loop, while it closes,
+    /// or on a multi-thread runtime
+    /// ([`SpawnError::NeedsEventLoop`](crate::SpawnError::NeedsEventLoop)).
+    #[track_caller]
+    pub fn spawn_local<T, F>(&self, future: F) -> Result<JoinHandle<T>, GroupSpawnError>
+    where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
     {
-        spawn_into(&self.state, Builder::new().name(name), future)
+        spawn_into(&self.state, future, |child| {
+            Builder::new().spawn_local(child)
+        })
+    }
+
+    /// [`spawn_local`](Self::spawn_local) with a task name.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use tulip_executor::{EventLoop, TaskGroup};
+    ///
+    /// let event_loop = EventLoop::new()?;
+    /// event_loop.run_until_complete(async {
+    ///     let group = TaskGroup::<()>::new();
+    ///     let local = Rc::new("not Send");
+    ///     let child = group.spawn_local_named("local", async move { Ok(local.len()) })?;
+    ///     assert_eq!(child.name(), "local");
+    ///     group.join().await.unwrap();
+    ///     assert_eq!(child.await.unwrap(), 8);
+    ///     Ok::<_, tulip_executor::combinators::GroupSpawnError>(())
+    /// })??;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`spawn_local`](Self::spawn_local).
+    #[track_caller]
+    pub fn spawn_local_named<T, F>(
+        &self,
+        name: impl Into<String>,
+        future: F,
+    ) -> Result<JoinHandle<T>, GroupSpawnError>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        let builder = Builder::new().name(name);
+        spawn_into(&self.state, future, |child| builder.spawn_local(child))
     }
 }
 
 impl<E> Drop for TaskGroup<E> {
     fn drop(&mut self) {
         let (children, unretrieved) = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.state.lock();
             if state.phase == Phase::Joined {
                 return;
             }
@@ -375,7 +490,7 @@ impl<E> Drop for TaskGroup<E> {
 
 impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.borrow();
+        let state = self.state.lock();
         f.debug_struct("TaskGroup")
             .field("phase", &state.phase)
             .field("active", &state.active)
@@ -388,7 +503,7 @@ impl<E> fmt::Debug for TaskGroup<E> {
 /// children (asyncio code passes the `TaskGroup` itself around). Made by
 /// [`TaskGroup::spawner`]; it does not keep the group alive.
 pub struct GroupSpawner<E> {
-    state: Weak<RefCell<State<E>>>,
+    state: Weak<Shared<E>>,
 }
 
 impl<E> Clone for GroupSpawner<E> {
@@ -424,11 +539,12 @@ impl<E: 'static> GroupSpawner<E> {
     #[track_caller]
     pub fn spawn<T, F>(&self, future: F) -> Result<JoinHandle<T>, GroupSpawnError>
     where
-        F: Future<Output = Result<T, E>> + 'static,
-        T: 'static,
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Send,
     {
         let state = self.state.upgrade().ok_or(GroupSpawnError::Finished)?;
-        spawn_into(&state, Builder::new(), future)
+        spawn_into(&state, future, |child| Builder::new().spawn(child))
     }
 
     /// As [`TaskGroup::spawn_named`].
@@ -455,11 +571,87 @@ impl<E: 'static> GroupSpawner<E> {
         future: F,
     ) -> Result<JoinHandle<T>, GroupSpawnError>
     where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: Send,
+    {
+        let state = self.state.upgrade().ok_or(GroupSpawnError::Finished)?;
+        let builder = Builder::new().name(name);
+        spawn_into(&state, future, |child| builder.spawn(child))
+    }
+
+    /// As [`TaskGroup::spawn_local`]: a child that need not be `Send`, on the
+    /// running event loop only.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use tulip_executor::{EventLoop, TaskGroup};
+    ///
+    /// let event_loop = EventLoop::new()?;
+    /// let count = Rc::new(Cell::new(0));
+    /// let seen = count.clone();
+    /// event_loop.run_until_complete(async move {
+    ///     let group = TaskGroup::<()>::new();
+    ///     let spawner = group.spawner();
+    ///     spawner.spawn_local(async move {
+    ///         seen.set(seen.get() + 1);
+    ///         Ok(())
+    ///     }).unwrap().detach();
+    ///     group.join().await.unwrap();
+    /// })?;
+    /// assert_eq!(count.get(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`TaskGroup::spawn_local`], and [`GroupSpawnError::Finished`] once
+    /// the group was joined or dropped.
+    #[track_caller]
+    pub fn spawn_local<T, F>(&self, future: F) -> Result<JoinHandle<T>, GroupSpawnError>
+    where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
     {
         let state = self.state.upgrade().ok_or(GroupSpawnError::Finished)?;
-        spawn_into(&state, Builder::new().name(name), future)
+        spawn_into(&state, future, |child| Builder::new().spawn_local(child))
+    }
+
+    /// As [`TaskGroup::spawn_local_named`].
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use tulip_executor::{EventLoop, TaskGroup};
+    ///
+    /// let event_loop = EventLoop::new()?;
+    /// event_loop.run_until_complete(async {
+    ///     let group = TaskGroup::<()>::new();
+    ///     let local = Rc::new(1);
+    ///     let child = group
+    ///         .spawner()
+    ///         .spawn_local_named("local-helper", async move { Ok(*local) })
+    ///         .unwrap();
+    ///     assert_eq!(child.name(), "local-helper");
+    ///     group.join().await.unwrap();
+    /// })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`spawn_local`](Self::spawn_local).
+    #[track_caller]
+    pub fn spawn_local_named<T, F>(
+        &self,
+        name: impl Into<String>,
+        future: F,
+    ) -> Result<JoinHandle<T>, GroupSpawnError>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+    {
+        let state = self.state.upgrade().ok_or(GroupSpawnError::Finished)?;
+        let builder = Builder::new().name(name);
+        spawn_into(&state, future, |child| builder.spawn_local(child))
     }
 }
 
@@ -471,38 +663,44 @@ impl<E> fmt::Debug for GroupSpawner<E> {
     }
 }
 
+/// Counts `future` into the group and spawns it with `spawn` (one of the
+/// task [`Builder`]'s spawns), as a [`Child`] that reports to the group.
 #[track_caller]
 fn spawn_into<E, T, F>(
-    state: &Rc<RefCell<State<E>>>,
-    builder: Builder,
+    state: &Arc<Shared<E>>,
     future: F,
+    spawn: impl FnOnce(Child<F, E>) -> Result<JoinHandle<T>, SpawnError>,
 ) -> Result<JoinHandle<T>, GroupSpawnError>
 where
     E: 'static,
     T: 'static,
     F: Future<Output = Result<T, E>> + 'static,
 {
-    match state.borrow().phase {
-        Phase::Open => {}
-        Phase::ShuttingDown => return Err(GroupSpawnError::ShuttingDown),
-        Phase::Joined => return Err(GroupSpawnError::Finished),
-    }
-    // Counted from here; if spawning fails, dropping `child` uncounts it.
-    let child = Child::new(future, state);
-    // No borrow held: an eager task is polled inside `spawn_local`.
-    let handle = builder.spawn_local(child)?;
+    // Checked and counted under one lock, so that a join cannot complete in
+    // between. If spawning fails, dropping the child uncounts it.
+    let child = Child::new(future, state)?;
+    // No lock held: an eager task is polled inside the spawn.
+    let handle = spawn(child)?;
     let task = handle.task();
-    let cancel = {
-        let mut state = state.borrow_mut();
+    let (cancel, pruned) = {
+        let mut state = state.lock();
         // Keep the list in proportion to the live children.
-        if state.children.len() >= 2 * state.active + 16 {
-            state.children.retain(|child| !child.is_finished());
-        }
+        let pruned: Vec<Task> = if state.children.len() >= 2 * state.active + 16 {
+            state
+                .children
+                .extract_if(.., |child| child.is_finished())
+                .collect()
+        } else {
+            Vec::new()
+        };
         state.children.push(task);
         // A child failed while this one was being spawned (an eager first
-        // poll): this one is cancelled with its siblings.
-        state.phase != Phase::Open
+        // poll, or a sibling on another thread): this one is cancelled with
+        // its siblings.
+        (state.phase != Phase::Open, pruned)
     };
+    // Dropped unlocked: the last reference to a task may free its output.
+    drop(pruned);
     if cancel {
         handle.cancel();
     }
@@ -543,15 +741,22 @@ pin_project! {
 /// Counts a child as active in its group from spawn until dropped; the last
 /// one wakes the join.
 struct Active<E> {
-    group: Weak<RefCell<State<E>>>,
+    group: Weak<Shared<E>>,
 }
 
 impl<E> Active<E> {
-    fn new(state: &Rc<RefCell<State<E>>>) -> Active<E> {
-        state.borrow_mut().active += 1;
-        Active {
-            group: Rc::downgrade(state),
+    /// Counts a new child, if the group still takes children.
+    fn new(state: &Arc<Shared<E>>) -> Result<Active<E>, GroupSpawnError> {
+        let mut locked = state.lock();
+        match locked.phase {
+            Phase::Open => {}
+            Phase::ShuttingDown => return Err(GroupSpawnError::ShuttingDown),
+            Phase::Joined => return Err(GroupSpawnError::Finished),
         }
+        locked.active += 1;
+        Ok(Active {
+            group: Arc::downgrade(state),
+        })
     }
 }
 
@@ -561,7 +766,7 @@ impl<E> Drop for Active<E> {
             return;
         };
         let joiner = {
-            let mut state = state.borrow_mut();
+            let mut state = state.lock();
             state.active -= 1;
             if state.active == 0 {
                 state.joiner.take()
@@ -586,12 +791,14 @@ fn rethrow(payload: Box<dyn Any + Send>) {
 }
 
 impl<F, E> Child<F, E> {
-    fn new(future: F, state: &Rc<RefCell<State<E>>>) -> Child<F, E> {
-        Child {
+    /// Counts the child into the group; `future` is dropped (unlocked) if the
+    /// group refuses it.
+    fn new(future: F, state: &Arc<Shared<E>>) -> Result<Child<F, E>, GroupSpawnError> {
+        Ok(Child {
             future: Some(future),
             failed: false,
-            active: Active::new(state),
-        }
+            active: Active::new(state)?,
+        })
     }
 }
 
@@ -632,9 +839,9 @@ where
 
 /// Records `me`'s failure, and cancels every child (`me` too, if
 /// `cancel_me`: it is being polled and must end as cancelled).
-fn fail<E>(state: &RefCell<State<E>>, me: &Task, cause: Cause<E>, cancel_me: bool) {
+fn fail<E>(state: &Shared<E>, me: &Task, cause: Cause<E>, cancel_me: bool) {
     let children = {
-        let mut state = state.borrow_mut();
+        let mut state = state.lock();
         state.failures.push(ChildFailure {
             id: me.id(),
             name: me.name(),
@@ -672,26 +879,48 @@ impl<E> Future for GroupJoin<E> {
         let Some(group) = self.group.as_ref() else {
             panic!("`TaskGroup::join` polled after it completed");
         };
-        let (children, failures) = {
-            let mut state = group.state.borrow_mut();
-            if state.active > 0 {
-                if !state
-                    .joiner
-                    .as_ref()
-                    .is_some_and(|joiner| joiner.will_wake(cx.waker()))
-                {
-                    state.joiner = Some(cx.waker().clone());
-                }
+        // A waker made here but not kept; dropped unlocked, below.
+        let mut unused = None;
+        let mut state = group.state.lock();
+        if state.active > 0 {
+            if state
+                .joiner
+                .as_ref()
+                .is_some_and(|joiner| joiner.will_wake(cx.waker()))
+            {
                 return Poll::Pending;
             }
-            state.phase = Phase::Joined;
-            state.joiner = None;
-            (
-                mem::take(&mut state.children),
-                mem::take(&mut state.failures),
-            )
-        };
-        drop(children);
+            // A waker's clone and drop are foreign code: not under the lock.
+            drop(state);
+            let waker = cx.waker().clone();
+            state = group.state.lock();
+            if state.active > 0 {
+                let old = state.joiner.replace(waker);
+                drop(state);
+                drop(old);
+                return Poll::Pending;
+            }
+            // The last child finished meanwhile.
+            unused = Some(waker);
+        }
+        if state.children.iter().any(|child| !child.is_finished()) {
+            // A task drops its future (which uncounts the child) just before
+            // it stores the output and is marked finished. On the loop both
+            // happen before the join runs again; on a multi-thread runtime
+            // the child's worker may still be between the two. Wait out that
+            // short window, so that every handle resolves at once after the
+            // join.
+            drop(state);
+            drop(unused);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        state.phase = Phase::Joined;
+        let joiner = state.joiner.take();
+        let children = mem::take(&mut state.children);
+        let failures = mem::take(&mut state.failures);
+        drop(state);
+        drop((unused, joiner, children));
         self.group = None;
         if failures.is_empty() {
             Poll::Ready(Ok(()))

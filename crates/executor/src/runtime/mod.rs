@@ -3,7 +3,7 @@
 //! asyncio runs one loop per thread; a [`Runtime`] runs `Send` tasks on a
 //! pool of worker threads that share one reactor (sockets, pipes, signals,
 //! timers) and one blocking pool, with the loop's task semantics: the same
-//! [`JoinHandle`](crate::JoinHandle)s, cancellation, combinators,
+//! [`JoinHandle`]s, cancellation, combinators,
 //! [`TaskGroup`](crate::TaskGroup), [`current_task`](crate::current_task) and
 //! [`all_tasks`](crate::all_tasks), debug mode's slow-poll report and the
 //! report of a panic nobody retrieved. `!Send` work belongs on an

@@ -370,9 +370,14 @@ impl<T> Inner<T> {
             }
             let tail = self.tail.load(Acquire);
             let queued = tail.wrapping_sub(real);
-            // Ordering fact (3) rules this out; checked anyway, since a
-            // wrong count here would read slots that hold no task.
-            assert!(queued <= CAP, "run queue: tail seen behind the real head");
+            if queued > CAP {
+                // `head` is stale: since it was loaded the owner popped and
+                // pushed again, so the distance to the newer tail overstates
+                // the queue (fact (3) rules out a tail behind the head, which
+                // would show the same way). The CAS would fail; look again.
+                head = self.head.load(Acquire);
+                continue;
+            }
             let n = (queued - queued / 2).min(max);
             if n == 0 {
                 return None;

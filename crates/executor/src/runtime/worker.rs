@@ -289,9 +289,23 @@ impl WorkerContext {
         Ok(())
     }
 
+    /// Queues this worker's own continuation (a yield, or the LIFO slot's
+    /// task past its limit). It wakes another worker only if the queue holds
+    /// more than that task: a worker that passes a message back and forth
+    /// with itself keeps it, instead of waking a sleeper to steal it.
     fn push_local(&self, task: Runnable) {
-        if let Err(task) = self.schedule_local(task, false) {
-            self.shared.inject(task);
+        let pushed = match self.core.try_borrow_mut() {
+            Ok(mut core) => {
+                core.local.push_back(task, &self.shared.injector);
+                core.local.len() > 1
+            }
+            Err(_) => {
+                self.shared.inject(task);
+                return;
+            }
+        };
+        if pushed {
+            self.shared.notify_parked();
         }
     }
 
