@@ -3,18 +3,29 @@
 //!
 //! A task's slot is its `owner_key`; removal swaps the last task into the
 //! hole, so the registry costs one word per live task, and registering and
-//! unregistering are O(1) under one lock.
+//! unregistering are O(1) under one lock. A multi-thread runtime shards the
+//! registry by task id, so that a worker registering a task and another
+//! unregistering one rarely take the same lock.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crossbeam_utils::CachePadded;
 
 use crate::task::Task;
 
 /// Capacity the registry keeps however few tasks are left.
 const CAPACITY_KEPT: usize = 1024;
 
-#[derive(Default)]
 pub(crate) struct Registry {
-    state: Mutex<State>,
+    /// A power-of-two number of shards; a task lives in shard `id % len`.
+    shards: Box<[CachePadded<Mutex<State>>]>,
+}
+
+impl Default for Registry {
+    /// One shard, for a loop (one thread).
+    fn default() -> Registry {
+        Registry::sharded(1)
+    }
 }
 
 #[derive(Default)]
@@ -25,9 +36,19 @@ struct State {
 }
 
 impl Registry {
+    /// At least `shards` shards (rounded up to a power of two).
+    pub(crate) fn sharded(shards: usize) -> Registry {
+        let shards = shards.max(1).next_power_of_two();
+        Registry {
+            shards: (0..shards)
+                .map(|_| CachePadded::new(Mutex::new(State::default())))
+                .collect(),
+        }
+    }
+
     /// Adds `task`; returns `false` (and adds nothing) once closed.
     pub(crate) fn register(&self, task: &Task) -> bool {
-        let mut state = self.lock();
+        let mut state = self.lock(task);
         if state.closed {
             return false;
         }
@@ -39,7 +60,7 @@ impl Registry {
     /// Removes `task` (it completed); a task that is not here is ignored.
     pub(crate) fn unregister(&self, task: &Task) {
         let removed = {
-            let mut state = self.lock();
+            let mut state = self.lock(task);
             let tasks = &mut state.tasks;
             let key = task.owner_key();
             if !tasks.get(key).is_some_and(|owned| owned.ptr_eq(task)) {
@@ -61,20 +82,37 @@ impl Registry {
 
     /// Refuses every later registration.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
+        for shard in &self.shards {
+            lock(shard).closed = true;
+        }
     }
 
     /// A snapshot of the live tasks.
     pub(crate) fn tasks(&self) -> Vec<Task> {
-        self.lock().tasks.clone()
+        let mut tasks = Vec::new();
+        for shard in &self.shards {
+            tasks.extend(lock(shard).tasks.iter().cloned());
+        }
+        tasks
     }
 
     /// How many tasks are live.
     pub(crate) fn len(&self) -> usize {
-        self.lock().tasks.len()
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).tasks.len())
+            .sum()
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The shard of `task`.
+    fn lock(&self, task: &Task) -> MutexGuard<'_, State> {
+        // The mask keeps the index below the length, a power of two.
+        #[allow(clippy::cast_possible_truncation)]
+        let index = task.id().as_u64() as usize & (self.shards.len() - 1);
+        lock(&self.shards[index])
     }
+}
+
+fn lock(shard: &Mutex<State>) -> MutexGuard<'_, State> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -68,6 +68,9 @@ impl Shared {
         workers: Box<[WorkerRemote]>,
         config: Config,
     ) -> Shared {
+        // Sharded so that workers registering and completing tasks at once
+        // rarely meet on one lock.
+        let registry = Registry::sharded(workers.len() * 4);
         Shared {
             reactor,
             blocking,
@@ -75,7 +78,7 @@ impl Shared {
             idle: Idle::new(workers.len()),
             workers,
             config,
-            registry: Registry::default(),
+            registry,
             driver: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
