@@ -5,6 +5,9 @@
 //! thread, with asyncio's iteration order; [`Handle`] reaches it from other
 //! threads; the combinators ([`gather!`], [`wait`], [`shield`],
 //! [`as_completed`], [`TaskGroup`], [`timeout`]) compose tasks as asyncio's do.
+//! Where asyncio has one loop per thread, a multi-thread [`Runtime`] runs
+//! `Send` tasks on a pool of work-stealing workers sharing one reactor, with
+//! the same tasks, handles and combinators (see [`runtime`]).
 //!
 //! # Implementation
 //!

@@ -1,6 +1,11 @@
 //! tulip-reactor's sockets driven by the event loop: a task per connection, and one
 //! stream shared by a reader task and a writer task.
 
+// Miri cannot run these: the reactor registers sockets for EPOLLPRI too,
+// and Miri's epoll supports no such flag ("epoll_ctl: encountered unknown
+// unsupported flags 0x2"). The ordinary test run covers them.
+#![cfg(not(miri))]
+
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;

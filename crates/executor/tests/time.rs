@@ -91,6 +91,10 @@ fn timeout_returns_the_value_of_a_future_that_beats_it() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "a real 1 ms deadline: under Miri the steps before `set` take longer than that"
+)]
 fn work_woken_before_the_deadline_keeps_its_result_even_if_polled_after_it() {
     // asyncio: the work's wake-up, queued before the deadline fell due,
     // runs before the timeout's callback, so `wait_for` returns the result.
