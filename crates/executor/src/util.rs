@@ -1,7 +1,9 @@
 //! Small helpers shared by the crate's modules.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread::LocalKey;
 use std::time::{Duration, Instant};
 
 /// The text of a panic payload: the `&str` or `String` passed to `panic!`,
@@ -32,5 +34,39 @@ pub(crate) fn drop_quietly<T>(value: T) {
         && let Err(inner) = catch_unwind(AssertUnwindSafe(|| drop(payload)))
     {
         std::mem::forget(inner);
+    }
+}
+
+/// A thread-local slot set for a scope: [`ScopedSlot::set`] puts a value in
+/// and the guard puts the previous one back when dropped (scopes nest). The
+/// running loop's and the runtime's "current" slots are two of these.
+pub(crate) struct ScopedSlot<T: 'static> {
+    key: &'static LocalKey<RefCell<Option<T>>>,
+    previous: Option<T>,
+}
+
+impl<T: 'static> ScopedSlot<T> {
+    /// Sets `key` to `value` until the returned guard is dropped. At thread
+    /// exit, once the slot is gone, nothing is set and the guard does nothing.
+    pub(crate) fn set(key: &'static LocalKey<RefCell<Option<T>>>, value: T) -> ScopedSlot<T> {
+        let previous = key
+            .try_with(|slot| slot.borrow_mut().replace(value))
+            .ok()
+            .flatten();
+        ScopedSlot { key, previous }
+    }
+}
+
+impl<T: 'static> Drop for ScopedSlot<T> {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // Swapped outside the borrow, so that dropping our value runs no code
+        // while the slot is borrowed.
+        let ours = self
+            .key
+            .try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous))
+            .ok()
+            .flatten();
+        drop(ours);
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::inner::Ready;
 use super::{LoopInner, Shared};
 use crate::task::Runnable;
+use crate::util::ScopedSlot;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<LoopInner>>> = const { RefCell::new(None) };
@@ -77,31 +78,14 @@ pub(crate) fn schedule_local(shared: &Arc<Shared>, task: Runnable) -> Result<(),
 /// Marks `inner` as this thread's running loop until dropped, then restores
 /// whatever was there before.
 pub(crate) struct Entered {
-    previous: Option<Rc<LoopInner>>,
+    _current: ScopedSlot<Rc<LoopInner>>,
     _reactor: tulip_reactor::EnterGuard,
 }
 
 pub(crate) fn enter(inner: &Rc<LoopInner>) -> Entered {
     let reactor = inner.shared.reactor.enter();
-    let previous = CURRENT
-        .try_with(|slot| slot.borrow_mut().replace(inner.clone()))
-        .ok()
-        .flatten();
     Entered {
-        previous,
+        _current: ScopedSlot::set(&CURRENT, inner.clone()),
         _reactor: reactor,
-    }
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // Swap outside the borrow, so that dropping our `Rc` runs no code
-        // while the slot is borrowed.
-        let ours = CURRENT
-            .try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous))
-            .ok()
-            .flatten();
-        drop(ours);
     }
 }

@@ -64,15 +64,17 @@ where
         slot: Mutex::new(None),
         unparker: parker.unparker().clone(),
     });
-    // SAFETY: every Runnable of this task is run or dropped on this thread:
-    // the first is run below, later ones are put in `scheduler.slot`, which
-    // only this function empties, and before returning it completes the task
+    let builder = TaskBuilder::new(None, location);
+    // Every Runnable of this task is run or dropped on this thread: the first
+    // is run below, later ones are put in `scheduler.slot`, which only this
+    // function empties, and before returning it completes the task
     // (`shutdown`, on this thread) and drops whatever the slot still holds;
     // a complete task makes no Runnable again. The `JoinHandle` never leaves
     // this thread. The registry's `Task` outlives completion only as a
     // reference to a complete task, which any thread may drop.
-    let (runnable, handle, task) =
-        unsafe { task::spawn_local(future, scheduler.clone(), TaskBuilder::new(None, location)) };
+    // SAFETY: so the future is only polled and dropped on this thread.
+    let spawned = unsafe { task::spawn_local(future, scheduler.clone(), builder) };
+    let (runnable, handle, task) = spawned;
     if !shared.register(&task) {
         drop(runnable);
         return Err(RunError::Closed);

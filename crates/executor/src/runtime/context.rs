@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::shared::Shared;
+use crate::util::ScopedSlot;
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
@@ -28,30 +29,14 @@ pub(crate) fn is_set() -> bool {
 
 /// Makes `shared` (and its reactor) this thread's runtime until dropped.
 pub(crate) struct Entered {
-    previous: Option<Arc<Shared>>,
+    _current: ScopedSlot<Arc<Shared>>,
     _reactor: tulip_reactor::EnterGuard,
 }
 
 pub(crate) fn enter(shared: &Arc<Shared>) -> Entered {
     let reactor = shared.reactor.enter();
-    let previous = CURRENT
-        .try_with(|slot| slot.borrow_mut().replace(shared.clone()))
-        .ok()
-        .flatten();
     Entered {
-        previous,
+        _current: ScopedSlot::set(&CURRENT, shared.clone()),
         _reactor: reactor,
-    }
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // Swapped outside the borrow: dropping our `Arc` may run code.
-        let ours = CURRENT
-            .try_with(|slot| std::mem::replace(&mut *slot.borrow_mut(), previous))
-            .ok()
-            .flatten();
-        drop(ours);
     }
 }

@@ -127,10 +127,11 @@ impl<T> Local<T> {
             let (steal, real) = unpack(self.inner.head.load(Acquire));
             let tail = self.inner.tail.load(Relaxed);
             if tail.wrapping_sub(steal) < CAP {
-                // SAFETY: `tail..steal + CAP` are free slots (see the module
-                // docs); the `Acquire` load of `head` makes any thief's reads
-                // of this slot happen before this write. Only the owner
-                // writes slots, and `&mut self` makes us the only owner.
+                // `tail..steal + CAP` are free slots (see the module docs);
+                // the `Acquire` load of `head` makes any thief's reads of
+                // this slot happen before this write.
+                // SAFETY: a free slot; only the owner writes slots, and
+                // `&mut self` makes us the only owner.
                 unsafe { self.inner.write(tail, task) };
                 self.inner.tail.store(tail.wrapping_add(1), Release);
                 return;
@@ -166,10 +167,10 @@ impl<T> Local<T> {
             end: tail,
         };
         for task in tasks.by_ref().take(free as usize) {
-            // SAFETY: `published.end` is below `tail + free = steal + CAP`,
-            // so it is a free slot (as in `push_back`, whose argument about
-            // the `Acquire` load of `head` applies unchanged: thieves only
-            // ever free more slots after that load).
+            // `published.end` is below `tail + free = steal + CAP`; the
+            // argument of `push_back` about the `Acquire` load of `head`
+            // applies unchanged (thieves only free more slots after it).
+            // SAFETY: so it is a free slot, and we are the owner.
             unsafe { self.inner.write(published.end, task) };
             published.end = published.end.wrapping_add(1);
         }
@@ -241,10 +242,10 @@ impl<T> Local<T> {
         if claimed.is_err() {
             return Err(task);
         }
-        // SAFETY: the CAS moved both heads past `real..end`, so no thief
-        // holds or can claim those positions; they were full (below `tail`);
-        // and `&mut self` keeps the owner from pushing over them while
-        // `Drain` lives.
+        // The CAS moved both heads past `real..end`, so no thief holds or
+        // can claim those positions; they were full (below `tail`).
+        // SAFETY: so they are ours, and `&mut self` keeps the owner from
+        // pushing over them while `Drain` lives.
         let half = unsafe { Drain::new(&self.inner, real, end) };
         overflow.push_batch(&mut half.chain(iter::once(task)));
         Ok(())
@@ -277,12 +278,12 @@ impl<T> Stealer<T> {
         let (first, n) = self.0.claim(room)?;
         let last = first.wrapping_add(n - 1);
         for i in 0..n - 1 {
-            // SAFETY: `claim` made `first..first + n` ours alone (each
-            // position is taken once, here or below), and its `Acquire` load
-            // of `tail` made the owner's writes visible. The destination
-            // positions `dst_tail..dst_tail + n - 1` are below
-            // `dst_steal + CAP` since `n <= room`, so free, and we are
-            // `dst`'s owner (as in `push_back`).
+            // `claim` made `first..first + n` ours alone (each position is
+            // taken once, here or below), and its `Acquire` load of `tail`
+            // made the owner's writes visible. The destination positions
+            // `dst_tail..dst_tail + n - 1` are below `dst_steal + CAP` since
+            // `n <= room`, so free.
+            // SAFETY: by the above, and we are `dst`'s owner (as in `push_back`).
             unsafe {
                 let task = self.0.take(first.wrapping_add(i));
                 dst.inner.write(dst_tail.wrapping_add(i), task);
