@@ -16,9 +16,9 @@
 //!   queue has work. Whoever queued that work read the counts after queuing
 //!   it (SeqCst on both sides), so either the queuer saw no searcher and woke
 //!   someone, or the last searcher sees the work: work is never stranded.
-//!   Both sides write, then `fence(SeqCst)`, then read (a store then a load
-//!   of other locations may otherwise pass each other, even when both are
-//!   SeqCst accesses); the loom models check this pairing.
+//!   Both sides write, then `fence(SeqCst)`, then read: the fences make the
+//!   pairing explicit, and loom (which models SeqCst accesses only as
+//!   acquire/release, but SeqCst fences fully) checks it.
 
 use super::sync::{AtomicUsize, Mutex, Ordering, fence, lock};
 

@@ -14,8 +14,8 @@
 //!   between the check and the wait;
 //! - in the reactor, the worker sets `in_driver` before it checks `notified`
 //!   and the waker reads `in_driver` after setting `notified`, each with a
-//!   `fence(SeqCst)` between its write and its read (a store and a later load
-//!   of another location may pass each other, even as SeqCst accesses):
+//!   `fence(SeqCst)` between its write and its read (which loom, modelling
+//!   SeqCst accesses only as acquire/release, checks through the fences):
 //!   either the worker sees the wake-up and does not wait, or the waker sees
 //!   `in_driver` and interrupts the reactor (whose own protocol never loses an
 //!   interruption: see `Reactor::park`).
