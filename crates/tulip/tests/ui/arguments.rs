@@ -1,0 +1,4 @@
+#[tulip::main]
+async fn main(count: usize) {
+    let _ = count;
+}

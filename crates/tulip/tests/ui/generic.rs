@@ -1,0 +1,4 @@
+#[tulip::test]
+async fn checks<T>() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[tulip::test]
+fn checks_nothing() {}
+
+fn main() {}

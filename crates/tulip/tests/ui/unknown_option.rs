@@ -1,0 +1,2 @@
+#[tulip::main(threads = 4)]
+async fn main() {}

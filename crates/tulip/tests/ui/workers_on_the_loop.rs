@@ -1,0 +1,2 @@
+#[tulip::main(worker_threads = 2)]
+async fn main() {}
