@@ -45,6 +45,19 @@ pub(crate) struct ScopedSlot<T: 'static> {
     previous: Option<T>,
 }
 
+impl<T: Clone + 'static> ScopedSlot<T> {
+    /// What `key` holds now (a clone), if anything; `None` at thread exit.
+    pub(crate) fn get(key: &'static LocalKey<RefCell<Option<T>>>) -> Option<T> {
+        key.try_with(|slot| slot.borrow().clone()).ok().flatten()
+    }
+
+    /// Whether `key` holds a value now.
+    pub(crate) fn is_set(key: &'static LocalKey<RefCell<Option<T>>>) -> bool {
+        key.try_with(|slot| slot.borrow().is_some())
+            .unwrap_or(false)
+    }
+}
+
 impl<T: 'static> ScopedSlot<T> {
     /// Sets `key` to `value` until the returned guard is dropped. At thread
     /// exit, once the slot is gone, nothing is set and the guard does nothing.

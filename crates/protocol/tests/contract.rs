@@ -166,6 +166,13 @@ async fn probe_server(
     (server, addr, log, lost)
 }
 
+/// A client connected to `server`'s first address.
+async fn connect(server: &tulip_streams::Server) -> TcpStream {
+    TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
+        .await
+        .unwrap()
+}
+
 /// Reads until EOF (or a reset, returned as the error).
 async fn read_to_end(stream: &TcpStream) -> io::Result<Vec<u8>> {
     let mut all = Vec::new();
@@ -273,9 +280,7 @@ fn connection_lost_after_a_close_in_data_received_comes_after_the_callback() {
         )
         .await
         .unwrap();
-        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
-            .await
-            .unwrap();
+        let client = connect(&server).await;
         client.write_all(b"x").await.unwrap();
         lost.wait().await;
         assert_eq!(read_to_end(&client).await.unwrap(), b"");
@@ -533,9 +538,7 @@ fn flow_control_pauses_above_the_high_mark_and_resumes_at_the_low_one() {
         )
         .await
         .unwrap();
-        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
-            .await
-            .unwrap();
+        let client = connect(&server).await;
         // Not reading for a while: the server's buffer stays above the mark.
         on_the_runtime_wait_until(|| log.entries().len() >= 2).await;
         tulip_executor::sleep(Duration::from_millis(20)).await;
@@ -586,9 +589,7 @@ fn abort_drops_the_buffer_and_still_calls_connection_lost() {
         let server = create_server(move || Aborter(l.clone()), "127.0.0.1", 0)
             .await
             .unwrap();
-        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
-            .await
-            .unwrap();
+        let client = connect(&server).await;
         // Some of it may have gone before the abort; never all 64 MiB.
         let received = read_to_end(&client).await.unwrap_or_default();
         assert!(received.len() < 64 * 1024 * 1024);
@@ -636,9 +637,7 @@ fn paused_reading_delivers_nothing_until_resumed_and_loses_nothing() {
         )
         .await
         .unwrap();
-        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
-            .await
-            .unwrap();
+        let client = connect(&server).await;
         client.write_all(b"held back").await.unwrap();
         on_the_runtime_wait_until(|| slot.lock().unwrap().is_some()).await;
         tulip_executor::sleep(Duration::from_millis(20)).await;
@@ -1012,9 +1011,7 @@ fn a_producer_sees_the_pause_at_once_and_never_buffers_everything() {
         )
         .await
         .unwrap();
-        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
-            .await
-            .unwrap();
+        let client = connect(&server).await;
         let received = read_to_end(&client).await.unwrap();
         assert_eq!(received.len(), TOTAL);
         assert_eq!(
@@ -1042,9 +1039,7 @@ fn abort_clients_resets_even_while_a_transport_clone_lives() {
         let server = create_server(move || Kept(k.clone()), "127.0.0.1", 0)
             .await
             .unwrap();
-        let client = TcpStream::connect(server.local_addrs()[0].as_inet().unwrap())
-            .await
-            .unwrap();
+        let client = connect(&server).await;
         while kept.lock().unwrap().is_empty() {
             tulip_executor::sleep(Duration::from_millis(1)).await;
         }

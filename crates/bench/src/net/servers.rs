@@ -169,15 +169,7 @@ fn serve_tulip_mt(
             0,
         )
         .await?;
-        let addr = server
-            .local_addrs()
-            .first()
-            .and_then(|addr| addr.as_inet())
-            .ok_or_else(|| io::Error::other("the server has no IP address"))?;
-        bound(addr);
-        let _ = stop.recv().await;
-        server.close();
-        Ok(())
+        serve_until_stopped(server, bound, stop).await
     })
 }
 
@@ -190,19 +182,26 @@ fn run_tulip_server(
 ) -> io::Result<()> {
     let event_loop = tulip::EventLoop::new()?;
     event_loop
-        .run_until_complete(async move {
-            let server = start.await?;
-            let addr = server
-                .local_addrs()
-                .first()
-                .and_then(|addr| addr.as_inet())
-                .ok_or_else(|| io::Error::other("the server has no IP address"))?;
-            bound(addr);
-            let _ = stop.recv().await;
-            server.close();
-            Ok(())
-        })
+        .run_until_complete(async move { serve_until_stopped(start.await?, bound, stop).await })
         .map_err(io::Error::other)?
+}
+
+/// Reports a started tulip server's address to `bound`, then serves until
+/// `stop` closes.
+async fn serve_until_stopped(
+    server: tulip::Server,
+    bound: impl FnOnce(SocketAddr),
+    stop: async_channel::Receiver<()>,
+) -> io::Result<()> {
+    let addr = server
+        .local_addrs()
+        .first()
+        .and_then(|addr| addr.as_inet())
+        .ok_or_else(|| io::Error::other("the server has no IP address"))?;
+    bound(addr);
+    let _ = stop.recv().await;
+    server.close();
+    Ok(())
 }
 
 /// asyncio's echo protocol: what arrives is written back as it comes, and

@@ -20,17 +20,12 @@ thread_local! {
 /// The loop running on this thread, if any. The `Rc` is cloned so that no
 /// borrow of the slot is held while the caller runs user code.
 pub(crate) fn current() -> Option<Rc<LoopInner>> {
-    CURRENT
-        .try_with(|slot| slot.borrow().clone())
-        .ok()
-        .flatten()
+    ScopedSlot::get(&CURRENT)
 }
 
 /// Whether a loop is running on this thread.
 pub(crate) fn is_set() -> bool {
-    CURRENT
-        .try_with(|slot| slot.borrow().is_some())
-        .unwrap_or(false)
+    ScopedSlot::is_set(&CURRENT)
 }
 
 /// Hands `value` to `f` with the running loop's state if this thread is running

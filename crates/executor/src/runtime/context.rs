@@ -14,17 +14,12 @@ thread_local! {
 
 /// The runtime this thread belongs to now, if any.
 pub(crate) fn current() -> Option<Arc<Shared>> {
-    CURRENT
-        .try_with(|slot| slot.borrow().clone())
-        .ok()
-        .flatten()
+    ScopedSlot::get(&CURRENT)
 }
 
 /// Whether this thread belongs to a runtime now.
 pub(crate) fn is_set() -> bool {
-    CURRENT
-        .try_with(|slot| slot.borrow().is_some())
-        .unwrap_or(false)
+    ScopedSlot::is_set(&CURRENT)
 }
 
 /// Makes `shared` (and its reactor) this thread's runtime until dropped.
