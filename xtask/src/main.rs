@@ -44,6 +44,10 @@ const USAGE: &str =
 /// The examples that finish in a few seconds; `ci` runs each and checks it exits successfully.
 const QUICK_EXAMPLES: &[&str] = &["tour"];
 
+/// The facade's feature sets `ci` checks one by one (the empty set is the
+/// loop, tasks, time and sockets alone; the default set is all of them).
+const FACADE_FEATURE_SETS: &[&str] = &["", "sync", "streams", "protocol", "process", "macros"];
+
 /// Packages with loom models.
 const LOOM_PACKAGES: &[&str] = &["tulip-executor", "tulip-sync"];
 
@@ -60,6 +64,25 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
+    // The facade with each crate alone: every feature builds (and lints) on
+    // its own, as a user who leaves the others out gets it.
+    for features in FACADE_FEATURE_SETS {
+        cargo(
+            &[
+                "clippy",
+                "--package",
+                "tulip",
+                "--all-targets",
+                "--no-default-features",
+                "--features",
+                features,
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )?;
+    }
     cargo(&["test", "--workspace"], &[("CI", "true")])?;
     // The suites of sockets, pipes, signals and subprocesses again, on the
     // multi-thread runtime (`--tests`: unit and integration tests, no

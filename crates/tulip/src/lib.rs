@@ -1,12 +1,13 @@
 //! asyncio, all of it, in Rust.
 //!
-//! tulip gives Rust programmers asyncio's model: an event loop with
-//! `call_soon` and `call_later`, tasks and their combinators (`gather!`,
-//! `wait`, `wait_for`, `timeout`, `shield`, `as_completed`, `TaskGroup`),
-//! synchronisation primitives and queues (`Lock`, `Event`, `Condition`,
-//! `Semaphore`, `Barrier`, `Queue`), and virtual time for testing timeouts,
-//! under asyncio's names and with its semantics. This crate is the facade: it re-exports the tulip crates, each
-//! of which can also be used on its own.
+//! tulip gives Rust programmers Python's asyncio: an event loop with
+//! `call_soon` and `call_later`, tasks and their combinators ([`gather!`],
+//! [`wait`], [`wait_for`], [`timeout`], [`shield`], [`as_completed`],
+//! [`TaskGroup`]), synchronisation primitives and queues, streams, protocols
+//! and transports, subprocesses and signals — under asyncio's names and with
+//! its semantics, in idiomatic Rust (`Result`s, guards, builders, `Drop`).
+//! Where asyncio runs one loop per thread, tulip also has a multi-thread
+//! [`Runtime`] whose work-stealing workers share one reactor.
 //!
 //! ```
 //! use std::time::Duration;
@@ -23,6 +24,42 @@
 //! assert_eq!(sum, 10);
 //! # Ok::<(), tulip::RunError>(())
 //! ```
+//!
+//! # The crates
+//!
+//! This crate is the facade: it re-exports the tulip crates, each under a
+//! module of its own, and the names a program reaches for most at the top
+//! level ([`run`], [`spawn`], [`sleep`], [`gather!`], [`timeout`], ...) and in
+//! the [`prelude`]. Each crate can also be used on its own.
+//!
+//! | module | crate | what it holds | asyncio |
+//! |---|---|---|---|
+//! | [`task`], [`time`], [`combinators`] and the top level | [`tulip_executor`] | the [`EventLoop`], the multi-thread [`Runtime`], tasks, the blocking pool, timeouts, the combinators | the event loop, `asyncio.run`, tasks, `gather`, `wait`, `TaskGroup` |
+//! | [`sync`] | [`tulip_sync`] | `Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`, the queues; they work under any runtime | `asyncio.Lock` ... `asyncio.Queue` |
+//! | [`streams`] | [`tulip_streams`] | `open_connection`, `start_server`, `StreamReader`, `StreamWriter`, `Server` | streams |
+//! | [`protocol`] | [`tulip_protocol`] | `Protocol`, `BufferedProtocol`, `DatagramProtocol`, their transports, `create_server`, `create_connection`, `create_datagram_endpoint` | protocols and transports |
+//! | [`process`] | [`tulip_process`] | `create_subprocess_exec`/`_shell`, `Command`, `Process`, signal handlers | subprocesses, `add_signal_handler` |
+//! | [`net`], [`reactor`] | [`tulip_reactor`] | the reactor on mio, timers, clocks, TCP, UDP and Unix sockets, pipes | the selector under the loop |
+//! | [`main`], [`test`] | [`tulip_macros`] | `#[tulip::main]`, `#[tulip::test]` | `asyncio.run(main())` |
+//!
+//! The repository's `docs/guide.md` puts every asyncio API beside its tulip
+//! counterpart, and `cargo run --release --example tour` runs the programs
+//! tulip grew from, one after another.
+//!
+//! # Cargo features
+//!
+//! Every crate is on by default; leave out what a program does not use with
+//! `default-features = false` and a list of these. The event loop, tasks,
+//! combinators, time and sockets (`tulip-executor`, `tulip-reactor`) are
+//! always in.
+//!
+//! | feature | brings in |
+//! |---|---|
+//! | `sync` | [`sync`] and its names at the top level |
+//! | `streams` | [`streams`] and its top-level functions |
+//! | `protocol` | [`protocol`] (and `streams`, whose `Server` it returns) |
+//! | `process` | [`process`] (and `streams`, whose reader and writer it hands out) |
+//! | `macros` | [`main`] and [`test`] (and the proc-macro build they need) |
 
 #[doc(inline)]
 pub use tulip_executor::{
@@ -35,11 +72,72 @@ pub use tulip_executor::{
     spawn_local, timeout, timeout_at, to_thread, try_gather, wait, wait_for, yield_now,
 };
 
+#[cfg(feature = "sync")]
 #[doc(inline)]
 pub use tulip_sync::{
     Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
     Semaphore, SemaphorePermit,
 };
+
+#[cfg(feature = "streams")]
+#[doc(inline)]
+pub use tulip_streams::{
+    Server, StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,
+    start_unix_server,
+};
+
+/// What most asyncio programs use, for a glob import: `use tulip::prelude::*;`
+/// is this crate's `import asyncio`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tulip::prelude::*;
+///
+/// let (first, second) = run(async {
+///     let slow = spawn(async {
+///         sleep(Duration::from_millis(2)).await;
+///         "slow"
+///     });
+///     let fast = spawn_local(async { "fast" });
+///     let both = gather!(slow, fast);
+///     timeout(Duration::from_secs(5), both).await
+/// })??;
+/// assert_eq!((first?, second?), ("slow", "fast"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub mod prelude {
+    #[doc(no_inline)]
+    pub use crate::{
+        EventLoop, Handle, JoinError, JoinHandle, ReturnWhen, Runtime, TaskGroup, TimeoutError,
+        as_completed, gather, run, shield, sleep, spawn, spawn_blocking, spawn_local, timeout,
+        wait, wait_for, yield_now,
+    };
+
+    #[cfg(feature = "sync")]
+    #[doc(no_inline)]
+    pub use crate::sync::{
+        Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue,
+        Semaphore,
+    };
+
+    #[cfg(feature = "streams")]
+    #[doc(no_inline)]
+    pub use crate::streams::{
+        StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,
+        start_unix_server,
+    };
+
+    #[cfg(feature = "protocol")]
+    #[doc(no_inline)]
+    pub use crate::protocol::{
+        BufferedProtocol, DatagramProtocol, DatagramTransport, Protocol, Transport,
+        create_connection, create_datagram_endpoint, create_server,
+    };
+
+    #[cfg(feature = "process")]
+    #[doc(no_inline)]
+    pub use crate::process::{Command, Stdio, create_subprocess_exec, create_subprocess_shell};
+}
 
 /// Tasks: spawning with options, handles, introspection.
 pub mod task {
@@ -64,14 +162,16 @@ pub mod combinators {
 /// Synchronisation primitives and queues: `Lock`, `Event`, `Condition`,
 /// `Semaphore`, `BoundedSemaphore`, `Barrier`, `Queue`, `LifoQueue`,
 /// `PriorityQueue` (the `tulip-sync` crate, which also works under other
-/// runtimes).
+/// runtimes; feature `sync`).
+#[cfg(feature = "sync")]
 pub mod sync {
     #[doc(inline)]
     pub use tulip_sync::*;
 }
 
 /// asyncio's streams: `open_connection`, `start_server`, `StreamReader`,
-/// `StreamWriter`, `Server` (the `tulip-streams` crate).
+/// `StreamWriter`, `Server` (the `tulip-streams` crate; feature `streams`).
+#[cfg(feature = "streams")]
 pub mod streams {
     #[doc(inline)]
     pub use tulip_streams::*;
@@ -85,23 +185,21 @@ pub mod net {
 
 /// asyncio's protocols and transports: `Protocol`, `BufferedProtocol`,
 /// `DatagramProtocol`, `Transport`, `create_server`, `create_connection`,
-/// `create_datagram_endpoint` (the `tulip-protocol` crate).
+/// `create_datagram_endpoint` (the `tulip-protocol` crate; feature
+/// `protocol`).
+#[cfg(feature = "protocol")]
 pub mod protocol {
     #[doc(inline)]
     pub use tulip_protocol::*;
 }
 
-/// asyncio's subprocesses and signals (the `tulip-process` crate).
+/// asyncio's subprocesses and signals (the `tulip-process` crate; feature
+/// `process`).
+#[cfg(feature = "process")]
 pub mod process {
     #[doc(inline)]
     pub use tulip_process::*;
 }
-
-#[doc(inline)]
-pub use tulip_streams::{
-    Server, StreamReader, StreamWriter, open_connection, open_unix_connection, start_server,
-    start_unix_server,
-};
 
 /// The reactor under the loop: I/O readiness, timers and clocks.
 pub mod reactor {
@@ -134,6 +232,7 @@ pub mod reactor {
 /// Misuse is a compile error that says what to write: a function that is
 /// not `async`, one with arguments or generic parameters, an unknown option,
 /// `worker_threads` without `flavor = "multi_thread"`.
+#[cfg(feature = "macros")]
 pub use tulip_macros::main;
 
 /// Runs an `async fn` test on a fresh event loop; `virtual_time` puts the
@@ -152,10 +251,12 @@ pub use tulip_macros::main;
 /// }
 /// # fn main() {}
 /// ```
+#[cfg(feature = "macros")]
 pub use tulip_macros::test;
 
 /// What the code generated by [`main`] and [`test`] calls; not an API.
 #[doc(hidden)]
+#[cfg(feature = "macros")]
 pub mod __macro_support {
     use std::future::Future;
 
@@ -213,3 +314,4 @@ pub mod __macro_support {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
