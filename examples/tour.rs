@@ -27,7 +27,7 @@ macro_rules! tour {
         $(
             // Only `run` is used here; each example's `main` is for running it alone.
             #[allow(dead_code)]
-            mod $example;
+            pub(crate) mod $example;
         )*
 
         /// The stops of the tour: heading and example.
@@ -36,6 +36,9 @@ macro_rules! tour {
 }
 
 tour! {
+    callbacks_vs_coroutines => "callbacks vs coroutines: three calls in a row, nested callbacks or one async fn",
+    compute_print_sum => "loop.run_until_complete: a coroutine awaiting another",
+    async_iterator => "async for: an asynchronous iterator and an asynchronous generator (Stream)",
     call_later => "loop.call_soon, loop.call_later, loop.call_at: callbacks on the loop",
     taxi_simulation => "a discrete-event simulation: three taxis on virtual time",
     say_after => "await vs asyncio.create_task: waiting one after another or side by side",
@@ -68,14 +71,18 @@ tour! {
     subprocess_timeout => "subprocesses: a child killed by timeout (wait_for, kill)",
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let mut stdout = io::stdout().lock();
+/// Runs every stop of the tour, printing to `out`.
+pub(crate) fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     for (number, (heading, example)) in STOPS.iter().enumerate() {
         if number > 0 {
-            writeln!(stdout)?;
+            writeln!(out)?;
         }
-        writeln!(stdout, "=== {heading} ===")?;
-        example(&mut stdout)?;
+        writeln!(out, "=== {heading} ===")?;
+        example(out)?;
     }
     Ok(())
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    run(&mut io::stdout().lock())
 }

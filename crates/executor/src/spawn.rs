@@ -72,7 +72,7 @@ where
 {
     match Builder::new().spawn_local(future) {
         Ok(handle) => handle,
-        Err(error) => panic!("tulip::spawn: {error}"),
+        Err(error) => panic!("tulip::spawn_local: {error}"),
     }
 }
 

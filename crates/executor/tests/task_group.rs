@@ -125,7 +125,7 @@ fn a_failing_child_cancels_its_siblings_and_join_reports_its_error() {
                 assert_eq!(error.errors().collect::<Vec<_>>(), ["connection refused"]);
                 assert_eq!(error.failures()[0].task_id(), failing.id());
                 assert!(!error.failures()[0].is_panic());
-                assert_eq!(error.to_string(), "1 child task(s) of a TaskGroup failed");
+                assert_eq!(error.to_string(), "1 child task of a TaskGroup failed");
                 for handle in [first, last] {
                     assert!(handle.await.unwrap_err().is_cancelled());
                 }
@@ -199,7 +199,7 @@ fn every_failure_is_reported_in_order() {
         "second panicked: cleanup of second failed"
     );
     assert_eq!(failures[0].to_string(), "first failed: first failed");
-    assert_eq!(error.to_string(), "3 child task(s) of a TaskGroup failed");
+    assert_eq!(error.to_string(), "3 child tasks of a TaskGroup failed");
 }
 
 #[test]
@@ -461,7 +461,7 @@ fn the_group_error_goes_into_send_sync_error_boxes() {
     assert_eq!(source.to_string(), "io broke");
     assert_eq!(
         boxed(error).to_string(),
-        "1 child task(s) of a TaskGroup failed"
+        "1 child task of a TaskGroup failed"
     );
 }
 

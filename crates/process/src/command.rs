@@ -235,7 +235,7 @@ impl Command {
         if let Some(pgid) = self.process_group {
             command.process_group(pgid);
         }
-        command.stdin(std_stdio(self.stdin, "stdin")?);
+        command.stdin(std_stdio(self.stdin, "stdin").map_err(|error| self.spawn_error(error))?);
         let merged = self.stderr == Stdio::Stdout;
         let merged_pipe = if merged && self.stdout == Stdio::Piped {
             // One pipe for both: the child gets its writing end twice.
@@ -244,7 +244,8 @@ impl Command {
             command.stderr(StdStdio::from(write));
             Some(read)
         } else {
-            command.stdout(std_stdio(self.stdout, "stdout")?);
+            command
+                .stdout(std_stdio(self.stdout, "stdout").map_err(|error| self.spawn_error(error))?);
             if merged {
                 command.stderr(match self.stdout {
                     Stdio::Null => StdStdio::null(),
@@ -252,19 +253,13 @@ impl Command {
                     _ => StdStdio::from(std::io::stdout().as_fd().try_clone_to_owned()?),
                 });
             } else {
-                command.stderr(std_stdio(self.stderr, "stderr")?);
+                command.stderr(
+                    std_stdio(self.stderr, "stderr").map_err(|error| self.spawn_error(error))?,
+                );
             }
             None
         };
-        let mut child = command.spawn().map_err(|error| {
-            io::Error::new(
-                error.kind(),
-                format!(
-                    "could not spawn {}: {error}",
-                    Path::new(&self.program).display()
-                ),
-            )
-        })?;
+        let mut child = command.spawn().map_err(|error| self.spawn_error(error))?;
         // The parent's copies of the children's ends close here, so that the readers
         // see EOF once the child (and what it spawned) closes its own.
         drop(command);
@@ -376,6 +371,20 @@ where
 /// ```
 pub fn create_subprocess_shell(cmd: impl AsRef<OsStr>) -> Command {
     Command::shell(cmd)
+}
+
+impl Command {
+    /// `error`, of the same kind, with the program's name in front, as every
+    /// error of [`spawn`](Command::spawn) says which program it was about.
+    fn spawn_error(&self, error: io::Error) -> io::Error {
+        io::Error::new(
+            error.kind(),
+            format!(
+                "could not spawn {}: {error}",
+                Path::new(&self.program).display()
+            ),
+        )
+    }
 }
 
 fn std_stdio(stdio: Stdio, which: &str) -> io::Result<StdStdio> {

@@ -125,7 +125,7 @@ pub enum SignalError {
     Forbidden(i32),
     /// No tulip event loop (for handlers) or reactor (for streams) runs on
     /// this thread.
-    #[error("no running tulip event loop on this thread")]
+    #[error("no running event loop on this thread")]
     NoRunningLoop,
     /// The running loop is closing and accepts no new handler task.
     #[error("the event loop is closing")]

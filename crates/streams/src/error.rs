@@ -8,7 +8,6 @@ use std::io;
 /// The bytes read so far are in [`partial`](IncompleteRead::partial) and no longer in
 /// the reader's buffer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{} bytes read on a total of {} expected bytes", .partial.len(), ExpectedDisplay(*.expected))]
 pub struct IncompleteRead {
     /// The bytes read before EOF (for `readuntil`, they may end with part of the
     /// separator).
@@ -18,13 +17,17 @@ pub struct IncompleteRead {
     pub expected: Option<usize>,
 }
 
-struct ExpectedDisplay(Option<usize>);
-
-impl std::fmt::Display for ExpectedDisplay {
+/// asyncio's wording when the read wanted a count; plain words when it
+/// waited for a separator (asyncio prints `None` there).
+impl std::fmt::Display for IncompleteRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(n) => n.fmt(f),
-            None => f.write_str("undefined"),
+        let read = self.partial.len();
+        match self.expected {
+            Some(expected) => write!(
+                f,
+                "{read} bytes read on a total of {expected} expected bytes"
+            ),
+            None => write!(f, "{read} bytes read before EOF, without the separator"),
         }
     }
 }
@@ -35,9 +38,9 @@ impl std::fmt::Display for ExpectedDisplay {
 /// `read`, say); `readline` removes it first, as asyncio's `readline` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{}", if *.separator_found {
-    "separator is found, but chunk is longer than limit"
+    "the separator was found, but the chunk is longer than the limit"
 } else {
-    "separator is not found, and chunk exceeds the limit"
+    "the separator was not found, and the chunk exceeds the limit"
 })]
 pub struct LimitOverrun {
     /// How many bytes of the buffer were examined: the offset of the separator when it
@@ -103,7 +106,7 @@ pub enum WriteError {
     NoRunningLoop,
     /// [`set_write_buffer_limits`](crate::StreamWriter::set_write_buffer_limits) was
     /// given a low-water mark above the high-water mark.
-    #[error("high ({high}) must be >= low ({low})")]
+    #[error("the low-water mark ({low}) is above the high-water mark ({high})")]
     InvalidLimits {
         /// The high-water mark given.
         high: usize,

@@ -721,7 +721,7 @@ fn error_messages() {
     };
     assert_eq!(
         e.to_string(),
-        "separator is not found, and chunk exceeds the limit"
+        "the separator was not found, and the chunk exceeds the limit"
     );
     let io: io::Error = WriteError::Closing.into();
     assert_eq!(io.kind(), io::ErrorKind::BrokenPipe);

@@ -34,7 +34,7 @@
 //!
 //! | module | crate | what it holds | asyncio |
 //! |---|---|---|---|
-//! | [`task`], [`time`], [`combinators`] and the top level | [`tulip_executor`] | the [`EventLoop`], the multi-thread [`Runtime`], tasks, the blocking pool, timeouts, the combinators | the event loop, `asyncio.run`, tasks, `gather`, `wait`, `TaskGroup` |
+//! | [`task`], [`time`], [`combinators`], [`runtime`] and the top level | [`tulip_executor`] | the [`EventLoop`], the multi-thread [`Runtime`], tasks, the blocking pool, timeouts, the combinators | the event loop, `asyncio.run`, tasks, `gather`, `wait`, `TaskGroup` |
 //! | [`sync`] | [`tulip_sync`] | `Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`, the queues; they work under any runtime | `asyncio.Lock` ... `asyncio.Queue` |
 //! | [`streams`] | [`tulip_streams`] | `open_connection`, `start_server`, `StreamReader`, `StreamWriter`, `Server` | streams |
 //! | [`protocol`] | [`tulip_protocol`] | `Protocol`, `BufferedProtocol`, `DatagramProtocol`, their transports, `create_server`, `create_connection`, `create_datagram_endpoint` | protocols and transports |
@@ -151,6 +151,13 @@ pub mod time {
     pub use tulip_executor::time::*;
     #[doc(inline)]
     pub use tulip_reactor::{Clock, Timer};
+}
+
+/// The multi-thread runtime: its [`Builder`](runtime::Builder), returned by
+/// [`Runtime::multi_thread`].
+pub mod runtime {
+    #[doc(inline)]
+    pub use tulip_executor::runtime::*;
 }
 
 /// The task combinators: gather, wait, shield, as_completed, TaskGroup.

@@ -1,7 +1,8 @@
-//! Snapshot tests of the seed examples: each example of `examples/` is
-//! included as a module and its output compared with
+//! Snapshot tests of the seed examples: each example of `examples/` (a
+//! module of the tour) has its output compared with
 //! `tests/snapshots/seed_examples__<example>.snap`, reviewed against what the
-//! Python program it ports prints.
+//! Python program it ports prints, and the whole tour's with
+//! `seed_examples__tour.snap`.
 
 // Every example declares its own `mod common` so that it also builds alone;
 // included together here, the helpers are compiled once per example.
@@ -10,97 +11,22 @@
 use std::error::Error;
 use std::io::Write;
 
-// Each example's `main` is for running it alone; the tests call `run`.
+// The tour declares every example as a module of its own; the tests call
+// each one's `run`, and the tour's.
+// The tour's `main` is for running it alone.
 #[allow(dead_code)]
-#[path = "../../../examples/bounded_semaphore.rs"]
-mod bounded_semaphore;
-#[allow(dead_code)]
-#[path = "../../../examples/call_later.rs"]
-mod call_later;
-#[allow(dead_code)]
-#[path = "../../../examples/condition_notify.rs"]
-mod condition_notify;
-#[allow(dead_code)]
-#[path = "../../../examples/condition_wait_for.rs"]
-mod condition_wait_for;
-#[allow(dead_code)]
-#[path = "../../../examples/echo_logging.rs"]
-mod echo_logging;
-#[allow(dead_code)]
-#[path = "../../../examples/echo_protocol.rs"]
-mod echo_protocol;
-#[allow(dead_code)]
-#[path = "../../../examples/echo_streams.rs"]
-mod echo_streams;
-#[allow(dead_code)]
-#[path = "../../../examples/event_missed.rs"]
-mod event_missed;
-#[allow(dead_code)]
-#[path = "../../../examples/event_waiters.rs"]
-mod event_waiters;
-#[allow(dead_code)]
-#[path = "../../../examples/file_upload.rs"]
-mod file_upload;
-#[allow(dead_code)]
-#[path = "../../../examples/gather_factorials.rs"]
-mod gather_factorials;
-#[allow(dead_code)]
-#[path = "../../../examples/gather_return_exceptions.rs"]
-mod gather_return_exceptions;
-#[allow(dead_code)]
-#[path = "../../../examples/introspection.rs"]
-mod introspection;
-#[allow(dead_code)]
-#[path = "../../../examples/lock_async_with.rs"]
-mod lock_async_with;
-#[allow(dead_code)]
-#[path = "../../../examples/lock_call_later.rs"]
-mod lock_call_later;
-#[allow(dead_code)]
-#[path = "../../../examples/queue_producer_consumer.rs"]
-mod queue_producer_consumer;
-#[allow(dead_code)]
-#[path = "../../../examples/race_counter.rs"]
-mod race_counter;
-#[allow(dead_code)]
-#[path = "../../../examples/race_mock_socket.rs"]
-mod race_mock_socket;
-#[allow(dead_code)]
-#[path = "../../../examples/run_coroutine_threadsafe.rs"]
-mod run_coroutine_threadsafe;
-#[allow(dead_code)]
-#[path = "../../../examples/say_after.rs"]
-mod say_after;
-#[allow(dead_code)]
-#[path = "../../../examples/semaphore_http.rs"]
-mod semaphore_http;
-#[allow(dead_code)]
-#[path = "../../../examples/semaphore_limit.rs"]
-mod semaphore_limit;
-#[allow(dead_code)]
-#[path = "../../../examples/shield.rs"]
-mod shield;
-#[allow(dead_code)]
-#[path = "../../../examples/subprocess_pipeline.rs"]
-mod subprocess_pipeline;
-#[allow(dead_code)]
-#[path = "../../../examples/subprocess_shell.rs"]
-mod subprocess_shell;
-#[allow(dead_code)]
-#[path = "../../../examples/subprocess_timeout.rs"]
-mod subprocess_timeout;
-#[allow(dead_code)]
-#[path = "../../../examples/taxi_simulation.rs"]
-mod taxi_simulation;
-#[allow(dead_code)]
-#[path = "../../../examples/udp_echo.rs"]
-mod udp_echo;
-#[allow(dead_code)]
-#[path = "../../../examples/wait_for_timeout.rs"]
-mod wait_for_timeout;
-#[allow(dead_code)]
-#[path = "../../../examples/wait_return_when.rs"]
-mod wait_return_when;
+#[path = "../../../examples/tour.rs"]
+mod tour;
+
+use tour::{
+    async_iterator, bounded_semaphore, call_later, callbacks_vs_coroutines, compute_print_sum,
+    condition_notify, condition_wait_for, echo_logging, echo_protocol, echo_streams, event_missed,
+    event_waiters, file_upload, gather_factorials, gather_return_exceptions, introspection,
+    lock_async_with, lock_call_later, queue_producer_consumer, race_counter, race_mock_socket,
+    run_coroutine_threadsafe, say_after, semaphore_http, semaphore_limit, shield,
+    subprocess_pipeline, subprocess_shell, subprocess_timeout, taxi_simulation, udp_echo,
+    wait_for_timeout, wait_return_when,
+};
 
 /// An example's entry point: runs it, printing to the writer.
 type Example = fn(&mut dyn Write) -> Result<(), Box<dyn Error>>;
@@ -134,6 +60,27 @@ fn redact_task_numbers(text: &str) -> String {
     }
     redacted.push_str(rest);
     redacted
+}
+
+#[test]
+fn callbacks_vs_coroutines() {
+    insta::assert_snapshot!(output(callbacks_vs_coroutines::run));
+}
+
+#[test]
+fn compute_print_sum() {
+    insta::assert_snapshot!(output(compute_print_sum::run));
+}
+
+#[test]
+fn async_iterator() {
+    insta::assert_snapshot!(output(async_iterator::run));
+}
+
+/// The whole tour, headings and all, as `cargo run --example tour` prints it.
+#[test]
+fn tour() {
+    insta::assert_snapshot!(redact_task_numbers(&output(tour::run)));
 }
 
 #[test]

@@ -968,15 +968,24 @@ pub enum GroupSpawnError {
 ///     group.spawn(async { Err::<(), _>("bad input") }).unwrap().detach();
 ///     group.join().await.unwrap_err()
 /// })?;
-/// assert_eq!(error.to_string(), "1 child task(s) of a TaskGroup failed");
+/// assert_eq!(error.to_string(), "1 child task of a TaskGroup failed");
 /// assert_eq!(error.failures().len(), 1);
 /// assert_eq!(error.errors().copied().collect::<Vec<_>>(), ["bad input"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, thiserror::Error)]
-#[error("{} child task(s) of a TaskGroup failed", .failures.len())]
+#[error("{} of a TaskGroup failed", children(.failures.len()))]
 pub struct TaskGroupError<E> {
     failures: Vec<ChildFailure<E>>,
+}
+
+/// "1 child task", "2 child tasks": the count for [`TaskGroupError`]'s message.
+fn children(count: usize) -> String {
+    if count == 1 {
+        "1 child task".to_owned()
+    } else {
+        format!("{count} child tasks")
+    }
 }
 
 impl<E> TaskGroupError<E> {
