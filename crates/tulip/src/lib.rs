@@ -322,3 +322,13 @@ pub mod __macro_support {
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+/// The guide's examples, compiled and run as doctests so that it stays true.
+#[cfg(all(
+    doctest,
+    feature = "sync",
+    feature = "protocol",
+    feature = "process",
+    feature = "macros"
+))]
+#[doc = include_str!("../../../docs/guide.md")]
+struct GuideDoctests;
