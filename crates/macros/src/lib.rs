@@ -5,6 +5,20 @@
 //! into the facade. Misuse (a function that is not `async`, arguments,
 //! generics, an unknown option) is a compile error that says what to write
 //! instead.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[tulip::main]
+//! async fn main() {
+//!     // Runs on a fresh event loop, as `asyncio.run(main())` does.
+//!     let answer = tulip::spawn(async {
+//!         tulip::sleep(Duration::from_millis(1)).await;
+//!         6 * 7
+//!     });
+//!     assert_eq!(answer.await.unwrap(), 42);
+//! }
+//! ```
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
