@@ -353,6 +353,7 @@ impl Inner {
 impl Server {
     /// The addresses of the listening sockets (asyncio's `sockets`, as addresses);
     /// empty once the server is closed.
+    #[doc(alias = "sockets")]
     pub fn local_addrs(&self) -> Vec<StreamAddr> {
         if self.inner.state().closed {
             Vec::new()
