@@ -9,7 +9,7 @@
 //! at startup (and `tulip-process` makes sure of before it spawns).
 
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -87,7 +87,8 @@ impl PipeReader {
     /// The error of `read(2)`.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
-        self.io.poll_read_stream(cx, len, |mut file| file.read(buf))
+        self.io
+            .poll_read_stream(cx, len, |file| Ok(rustix::io::read(file, &mut *buf)?))
     }
 
     /// Polls a read into `buf`'s spare capacity, appending what was read (the memory
@@ -104,10 +105,8 @@ impl PipeReader {
         poll_append(buf, |spare| {
             let room = spare.len();
             self.io.poll_read_stream(cx, room, |file| {
-                // SAFETY: `read(2)` writes at most `room` bytes into `spare`, which is valid
-                // for writes of `room` bytes; it never reads from it.
-                let n = unsafe { libc::read(file.as_raw_fd(), spare.as_mut_ptr().cast(), room) };
-                usize::try_from(n).map_err(|_| io::Error::last_os_error())
+                let (filled, _) = rustix::io::read(file, &mut *spare)?;
+                Ok(filled.len())
             })
         })
     }
@@ -178,7 +177,7 @@ impl PipeWriter {
     /// As [`write`](PipeWriter::write).
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io
-            .poll_write_stream(cx, buf.len(), |mut file| file.write(buf))
+            .poll_write_stream(cx, buf.len(), |file| Ok(rustix::io::write(file, buf)?))
     }
 
     /// Polls a vectored write of `bufs`.
@@ -197,7 +196,7 @@ impl PipeWriter {
             .map(|b| b.len())
             .fold(0, usize::saturating_add);
         self.io
-            .poll_write_stream(cx, len, |mut file| file.write_vectored(bufs))
+            .poll_write_stream(cx, len, |file| Ok(rustix::io::writev(file, bufs)?))
     }
 
     /// The descriptor, deregistered from the reactor (and left non-blocking).
