@@ -64,8 +64,8 @@ pub use crate::combinators::{
 };
 pub use crate::error::{BuildError, NoRunningLoop, RunError, SpawnError};
 pub use crate::event_loop::{
-    Builder, CallbackHandle, EventLoop, ExceptionContext, ThreadsafeHandle, TimerHandle,
-    default_exception_handler,
+    Builder, CallbackHandle, EventLoop, ExceptionContext, ExceptionHandler, ThreadsafeHandle,
+    TimerHandle, default_exception_handler,
 };
 pub use crate::handle::Handle;
 pub use crate::introspect::{all_tasks, current_task};

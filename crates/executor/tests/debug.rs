@@ -98,3 +98,35 @@ fn an_unretrieved_panic_reaches_tracing_by_default() {
     );
     assert!(output.contains("lost"), "{output}");
 }
+
+#[test]
+fn the_builder_starts_a_loop_in_debug_mode_with_its_threshold() {
+    let plain = EventLoop::builder().build().unwrap();
+    assert!(!plain.get_debug());
+    assert_eq!(plain.slow_callback_duration(), Duration::from_millis(100));
+    let output = capture(|| {
+        let event_loop = EventLoop::builder()
+            .debug(true)
+            .slow_callback_duration(Duration::from_millis(5))
+            .build()
+            .unwrap();
+        assert!(event_loop.get_debug());
+        assert_eq!(
+            event_loop.slow_callback_duration(),
+            Duration::from_millis(5)
+        );
+        event_loop
+            .run_until_complete(async {
+                let slow = Builder::new()
+                    .name("built_slow")
+                    .spawn(async { std::thread::sleep(Duration::from_millis(20)) })
+                    .unwrap();
+                slow.await.unwrap();
+            })
+            .unwrap();
+    });
+    assert!(
+        output.contains("Executing task built_slow (spawned at"),
+        "{output}"
+    );
+}

@@ -226,6 +226,27 @@ fn a_panicking_callback_reaches_the_exception_handler_and_the_loop_goes_on() {
 }
 
 #[test]
+fn get_exception_handler_returns_the_installed_handler_until_it_is_removed() {
+    let event_loop = EventLoop::new().unwrap();
+    assert!(event_loop.get_exception_handler().is_none());
+    let reports = log();
+    {
+        let reports = reports.clone();
+        event_loop.set_exception_handler(Some(
+            move |context: &tulip_executor::ExceptionContext| {
+                push(&reports, context.to_string());
+            },
+        ));
+    }
+    // The handler returned is the one installed: calling it reaches its log.
+    let installed = event_loop.get_exception_handler().unwrap();
+    installed(&tulip_executor::ExceptionContext::new("called directly"));
+    assert_eq!(*reports.borrow(), ["called directly"]);
+    event_loop.set_exception_handler(None::<fn(&tulip_executor::ExceptionContext)>);
+    assert!(event_loop.get_exception_handler().is_none());
+}
+
+#[test]
 fn nested_run_until_complete_is_an_error() {
     let event_loop = Rc::new(EventLoop::new().unwrap());
     let inner = event_loop.clone();

@@ -64,12 +64,13 @@
 #[doc(inline)]
 pub use tulip_executor::{
     AbortOnDropHandle, AsCompleted, BuildError, Builder, CallbackHandle, ChildFailure,
-    ConcurrentFuture, EventLoop, ExceptionContext, GroupSpawnError, GroupSpawner, Handle,
-    JoinError, JoinHandle, NoRunningLoop, PanicPayload, ReturnWhen, RunError, Runtime, SpawnError,
-    Task, TaskGroup, TaskGroupError, TaskId, TaskState, ThreadsafeError, ThreadsafeHandle, Timeout,
-    TimeoutError, TimerHandle, all_tasks, as_completed, current_task, default_exception_handler,
-    gather, gather_all, run, shield, shield_local, sleep, sleep_until, spawn, spawn_blocking,
-    spawn_local, timeout, timeout_at, to_thread, try_gather, wait, wait_for, yield_now,
+    ConcurrentFuture, EventLoop, ExceptionContext, ExceptionHandler, GroupSpawnError, GroupSpawner,
+    Handle, JoinError, JoinHandle, NoRunningLoop, PanicPayload, ReturnWhen, RunError, Runtime,
+    SpawnError, Task, TaskGroup, TaskGroupError, TaskId, TaskState, ThreadsafeError,
+    ThreadsafeHandle, Timeout, TimeoutError, TimerHandle, all_tasks, as_completed, current_task,
+    default_exception_handler, gather, gather_all, run, shield, shield_local, sleep, sleep_until,
+    spawn, spawn_blocking, spawn_local, timeout, timeout_at, to_thread, try_gather, wait, wait_for,
+    yield_now,
 };
 
 #[cfg(feature = "sync")]

@@ -1,6 +1,7 @@
 //! What the loop reports to its exception handler (asyncio's context dict).
 
 use std::fmt;
+use std::rc::Rc;
 
 use crate::task::Task;
 
@@ -98,6 +99,11 @@ impl fmt::Display for ExceptionContext {
         Ok(())
     }
 }
+
+/// A handler of the loop's error reports, as
+/// [`EventLoop::get_exception_handler`](super::EventLoop::get_exception_handler)
+/// returns it: shared, called on the loop's thread.
+pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// The handler used when none is set: reports the context through `tracing`
 /// at error level (target `tulip::event_loop`), with the task's name, id and

@@ -21,7 +21,7 @@ use slab::Slab;
 use tulip_reactor::coop;
 
 use super::callbacks::{ArmedCallback, Callback, TimerHandle, TimerWaker};
-use super::exception::ExceptionContext;
+use super::exception::{ExceptionContext, ExceptionHandler};
 use super::shared::{Remote, Shared};
 use crate::task::{Runnable, Task};
 use crate::util::drop_quietly;
@@ -47,8 +47,6 @@ pub(crate) struct ThreadsafeCallback {
 /// Capacity the ready queue keeps after a burst: a queue that grew larger
 /// shrinks back once it drains, returning the memory of the burst.
 const READY_CAPACITY_KEPT: usize = 1024;
-
-pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
@@ -137,6 +135,11 @@ impl LoopInner {
     pub(crate) fn set_exception_handler(&self, handler: Option<ExceptionHandler>) {
         let previous = self.exception_handler.replace(handler);
         drop_quietly(previous);
+    }
+
+    /// The handler `set_exception_handler` installed, if any.
+    pub(crate) fn exception_handler(&self) -> Option<ExceptionHandler> {
+        self.exception_handler.borrow().clone()
     }
 
     /// Hands `context` to the exception handler, or to the default one. A

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use tulip_reactor::{Clock, Reactor};
 
 pub use self::callbacks::{CallbackHandle, ThreadsafeHandle, TimerHandle};
-pub use self::exception::{ExceptionContext, default_exception_handler};
+pub use self::exception::{ExceptionContext, ExceptionHandler, default_exception_handler};
 pub(crate) use self::inner::LoopInner;
 pub(crate) use self::shared::Shared;
 
@@ -334,8 +334,38 @@ impl EventLoop {
     where
         H: Fn(&ExceptionContext) + 'static,
     {
-        let handler = handler.map(|handler| Rc::new(handler) as inner::ExceptionHandler);
+        let handler = handler.map(|handler| Rc::new(handler) as ExceptionHandler);
         self.inner.set_exception_handler(handler);
+    }
+
+    /// The handler installed with [`set_exception_handler`](EventLoop::set_exception_handler),
+    /// or `None` while the default one is in use (asyncio's
+    /// `get_exception_handler`). Keep it to chain to it from a new handler:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let event_loop = tulip_executor::EventLoop::new()?;
+    /// assert!(event_loop.get_exception_handler().is_none());
+    /// let reports = Rc::new(Cell::new(0));
+    /// let counter = reports.clone();
+    /// event_loop.set_exception_handler(Some(move |_: &tulip_executor::ExceptionContext| {
+    ///     counter.set(counter.get() + 1);
+    /// }));
+    /// // Wrap the installed handler: count twice as many reports.
+    /// let previous = event_loop.get_exception_handler().expect("one is installed");
+    /// event_loop.set_exception_handler(Some(move |context: &tulip_executor::ExceptionContext| {
+    ///     previous(context);
+    ///     previous(context);
+    /// }));
+    /// event_loop.call_soon(|| panic!("boom"))?;
+    /// event_loop.run_until_complete(async {})?;
+    /// assert_eq!(reports.get(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get_exception_handler(&self) -> Option<ExceptionHandler> {
+        self.inner.exception_handler()
     }
 
     /// Hands `context` to the loop's exception handler.
@@ -515,6 +545,8 @@ impl Drop for RunningFlag<'_> {
 pub struct Builder {
     virtual_time: bool,
     eager_tasks: bool,
+    debug: bool,
+    slow_callback_duration: Option<Duration>,
     pool: PoolConfig,
 }
 
@@ -532,6 +564,22 @@ impl Builder {
     /// finish there.
     pub fn eager_tasks(mut self, eager: bool) -> Builder {
         self.eager_tasks = eager;
+        self
+    }
+
+    /// Starts the loop in debug mode, as [`EventLoop::set_debug`] (asyncio's
+    /// `asyncio.run(main(), debug=True)`): every task step or callback longer
+    /// than the slow-callback threshold is reported through `tracing` (target
+    /// `tulip::debug`) with the task's name and spawn location.
+    pub fn debug(mut self, enabled: bool) -> Builder {
+        self.debug = enabled;
+        self
+    }
+
+    /// The threshold of debug mode's report (default 100 ms), as
+    /// [`EventLoop::set_slow_callback_duration`].
+    pub fn slow_callback_duration(mut self, threshold: Duration) -> Builder {
+        self.slow_callback_duration = Some(threshold);
         self
     }
 
@@ -562,8 +610,13 @@ impl Builder {
         let reactor: Arc<Reactor> = Reactor::with_clock(clock)?;
         let pool = BlockingPool::new(self.pool, Some(reactor.clone()));
         let shared = Arc::new(Shared::new(reactor, pool));
-        Ok(EventLoop {
+        let event_loop = EventLoop {
             inner: LoopInner::new(shared, self.eager_tasks),
-        })
+        };
+        event_loop.set_debug(self.debug);
+        if let Some(threshold) = self.slow_callback_duration {
+            event_loop.set_slow_callback_duration(threshold);
+        }
+        Ok(event_loop)
     }
 }
