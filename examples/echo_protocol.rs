@@ -130,8 +130,8 @@
 //!   are printed as `PORT` (the server's logger is
 //!   `EchoServer_127.0.0.1_PORT`).
 //! - The client's future is completed in `connection_lost` only (the seed
-//!   also completes it in `eof_received`, where it closes the transport): an
-//!   `Arc<tulip::Event>` that `main` waits on. asyncio happens to call
+//!   also completes it in `eof_received`, where it closes the transport): a
+//!   `tulip::Promise` (asyncio's future) that `main` awaits. asyncio happens to call
 //!   `connection_lost` before `run_until_complete` returns (the close is
 //!   scheduled before the future's done-callback); waiting for
 //!   `connection_lost` itself makes that order certain.
@@ -164,11 +164,10 @@ mod common;
 
 use std::error::Error;
 use std::io::{self, Write};
-use std::sync::Arc;
 
 use common::{Transcript, py_bytes};
 use tracing::{debug, error};
-use tulip::Event;
+use tulip::Promise;
 use tulip::protocol::{BaseProtocol, Protocol, Transport, create_connection, create_server};
 
 /// The messages the client sends, one write each.
@@ -232,7 +231,7 @@ struct EchoClient {
     /// What `connection_made` writes.
     messages: &'static [&'static [u8]],
     /// The seed's future: set once the connection is over.
-    done: Arc<Event>,
+    done: Promise<()>,
     /// The transport, from `connection_made`.
     transport: Option<Transport>,
 }
@@ -264,7 +263,9 @@ impl BaseProtocol for EchoClient {
         if let Some(transport) = &self.transport {
             transport.close();
         }
-        self.done.set();
+        // `if not self.f.done(): self.f.set_result(True)`: a second result
+        // is refused, and nothing else can set this one.
+        let _ = self.done.set_result(());
     }
 }
 
@@ -285,15 +286,14 @@ impl Protocol for EchoClient {
 /// The client's `run_until_complete` calls: connects, then waits until the
 /// protocol says the connection is over.
 async fn run_client(port: u16) -> io::Result<()> {
-    let done = Arc::new(Event::new());
+    let done = Promise::new();
     let client = EchoClient {
         messages: &MESSAGES,
         done: done.clone(),
         transport: None,
     };
     let (_transport, _protocol) = create_connection(move || client, "127.0.0.1", port).await?;
-    done.wait().await;
-    Ok(())
+    done.await.map_err(io::Error::other)
 }
 
 /// Runs the example, printing to `out`.

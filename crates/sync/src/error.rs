@@ -128,3 +128,39 @@ pub enum GetNowaitError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("task_done() called too many times")]
 pub struct TaskDoneError;
+
+/// [`Promise::set_result`](crate::Promise::set_result) on a promise that
+/// already has a result or was cancelled (asyncio's `InvalidStateError`).
+/// The value that was not set is given back.
+#[derive(Clone, Copy, PartialEq, Eq, Error)]
+#[error("the promise is already done: it has a result or was cancelled")]
+pub struct InvalidStateError<T>(T);
+
+impl<T> InvalidStateError<T> {
+    pub(crate) fn new(value: T) -> Self {
+        InvalidStateError(value)
+    }
+
+    /// The value that was not set.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for InvalidStateError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InvalidStateError").finish_non_exhaustive()
+    }
+}
+
+/// Why a [`Promise`](crate::Promise) gave no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PromiseError {
+    /// [`Promise::result`](crate::Promise::result) was called before the
+    /// result was set (asyncio's `InvalidStateError`).
+    #[error("the promise has no result yet")]
+    NotDone,
+    /// The promise was cancelled (asyncio's `CancelledError`).
+    #[error("the promise was cancelled")]
+    Cancelled,
+}

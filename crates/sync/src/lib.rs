@@ -3,7 +3,8 @@
 //! [`Lock`], [`Event`], [`Condition`], [`Semaphore`], [`BoundedSemaphore`],
 //! [`Barrier`] and the queues [`Queue`], [`LifoQueue`] and [`PriorityQueue`]
 //! (with `task_done`, `join` and `shutdown`), under asyncio's names and with
-//! its semantics. The crate depends on no runtime: its futures only use the
+//! its semantics; and [`Promise`], asyncio's `Future` (a result set once and
+//! awaited by many). The crate depends on no runtime: its futures only use the
 //! [`Waker`](std::task::Waker) they are polled with, so they work the same
 //! under tulip's loop, tokio, smol or a hand-made `block_on`, on one thread
 //! or many. Everything is `Send + Sync` when the values inside are `Send`.
@@ -58,6 +59,7 @@ mod condition;
 mod error;
 mod event;
 mod lock;
+mod promise;
 mod queue;
 mod semaphore;
 mod state_lock;
@@ -66,11 +68,13 @@ mod waiters;
 pub use barrier::{Barrier, BarrierWait};
 pub use condition::{Condition, ConditionWait};
 pub use error::{
-    AcquireError, BrokenBarrier, ForeignGuard, GetNowaitError, InvalidParties, PutNowaitError,
-    QueueShutDown, ReleaseError, TaskDoneError, TryAcquireError, TryLockError,
+    AcquireError, BrokenBarrier, ForeignGuard, GetNowaitError, InvalidParties, InvalidStateError,
+    PromiseError, PutNowaitError, QueueShutDown, ReleaseError, TaskDoneError, TryAcquireError,
+    TryLockError,
 };
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard};
+pub use promise::{Promise, PromiseWait};
 pub use queue::{
     Fifo, GenericQueue, Lifo, LifoQueue, Order, Priority, PriorityQueue, Queue, QueueGet,
     QueueJoin, QueuePut,

@@ -35,7 +35,7 @@
 //! | module | crate | what it holds | asyncio |
 //! |---|---|---|---|
 //! | [`task`], [`time`], [`combinators`], [`runtime`] and the top level | [`tulip_executor`] | the [`EventLoop`], the multi-thread [`Runtime`], tasks, the blocking pool, timeouts, the combinators | the event loop, `asyncio.run`, tasks, `gather`, `wait`, `TaskGroup` |
-//! | [`sync`] | [`tulip_sync`] | `Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`, the queues; they work under any runtime | `asyncio.Lock` ... `asyncio.Queue` |
+//! | [`sync`] | [`tulip_sync`] | `Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier`, the queues, `Promise`; they work under any runtime | `asyncio.Lock` ... `asyncio.Queue`, `asyncio.Future` |
 //! | [`streams`] | [`tulip_streams`] | `open_connection`, `start_server`, `StreamReader`, `StreamWriter`, `Server` | streams |
 //! | [`protocol`] | [`tulip_protocol`] | `Protocol`, `BufferedProtocol`, `DatagramProtocol`, their transports, `create_server`, `create_connection`, `create_datagram_endpoint` | protocols and transports |
 //! | [`process`] | [`tulip_process`] | `create_subprocess_exec`/`_shell`, `Command`, `Process`, signal handlers | subprocesses, `add_signal_handler` |
@@ -76,8 +76,8 @@ pub use tulip_executor::{
 #[cfg(feature = "sync")]
 #[doc(inline)]
 pub use tulip_sync::{
-    Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue, Queue,
-    Semaphore, SemaphorePermit,
+    Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, LockGuard, PriorityQueue,
+    Promise, Queue, Semaphore, SemaphorePermit,
 };
 
 #[cfg(feature = "streams")]
@@ -117,8 +117,8 @@ pub mod prelude {
     #[cfg(feature = "sync")]
     #[doc(no_inline)]
     pub use crate::sync::{
-        Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue,
-        Semaphore,
+        Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Promise,
+        Queue, Semaphore,
     };
 
     #[cfg(feature = "streams")]
@@ -169,8 +169,8 @@ pub mod combinators {
 
 /// Synchronisation primitives and queues: `Lock`, `Event`, `Condition`,
 /// `Semaphore`, `BoundedSemaphore`, `Barrier`, `Queue`, `LifoQueue`,
-/// `PriorityQueue` (the `tulip-sync` crate, which also works under other
-/// runtimes; feature `sync`).
+/// `PriorityQueue`, and `Promise` (asyncio's `Future`) (the `tulip-sync`
+/// crate, which also works under other runtimes; feature `sync`).
 #[cfg(feature = "sync")]
 pub mod sync {
     #[doc(inline)]

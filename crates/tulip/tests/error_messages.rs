@@ -40,8 +40,8 @@ use tulip::streams::{
 };
 use tulip::sync::{LockGuard, PutNowaitError};
 use tulip::{
-    Barrier, BoundedSemaphore, BuildError, Condition, Event, EventLoop, Lock, Queue, RunError,
-    Runtime, Semaphore, TaskGroup,
+    Barrier, BoundedSemaphore, BuildError, Condition, Event, EventLoop, Lock, Promise, Queue,
+    RunError, Runtime, Semaphore, TaskGroup,
 };
 
 /// `SIGWINCH`, 28 on Linux and macOS alike; ignored by default, so a
@@ -426,6 +426,14 @@ async fn sync_errors() {
     );
     catalogue.add("QueueShutDown<i32> (put)", &error_of(shut.put(4).await));
     catalogue.add("QueueShutDown<()> (get)", &error_of(shut.get().await));
+
+    let promise = Promise::new();
+    catalogue.add("PromiseError::NotDone", &error_of(promise.result()));
+    promise.set_result(1).unwrap();
+    catalogue.add("InvalidStateError<i32>", &error_of(promise.set_result(2)));
+    let cancelled = Promise::<i32>::new();
+    cancelled.cancel();
+    catalogue.add("PromiseError::Cancelled", &error_of(cancelled.await));
 
     insta::assert_snapshot!("sync", catalogue.text());
 }

@@ -27,6 +27,7 @@ pub(crate) mod barrier;
 pub(crate) mod condition;
 pub(crate) mod event;
 pub(crate) mod lock;
+pub(crate) mod promise;
 pub(crate) mod queue;
 pub(crate) mod semaphore;
 mod send_sync;
@@ -81,6 +82,15 @@ macro_rules! instantiate_suite {
                 locked_and_available_permits,
                 bounded_release_beyond_the_bound_fails_and_changes_nothing,
                 bounded_acquire_many_beyond_the_bound_fails_at_once,
+            }
+            promise {
+                every_waiter_gets_the_result_set_after_it_started_waiting,
+                waiting_on_a_finished_promise_is_immediate,
+                a_second_result_is_refused_and_given_back,
+                cancel_fails_every_waiter_and_refuses_a_result,
+                dropped_waiters_leave_the_promise_and_the_others_alone,
+                a_cancelled_waiting_task_does_not_cancel_the_promise,
+                a_result_set_from_another_thread_wakes_the_waiter,
             }
             barrier {
                 indices_follow_arrival_order,

@@ -9,11 +9,11 @@ use std::future::Future;
 
 use tulip_sync::{
     AcquireError, Barrier, BarrierWait, BoundedSemaphore, BrokenBarrier, Condition, ConditionWait,
-    Event, EventWait, Fifo, ForeignGuard, GetNowaitError, InvalidParties, Lifo, LifoQueue, Lock,
-    LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard, Priority, PriorityQueue,
-    PutNowaitError, Queue, QueueGet, QueueJoin, QueuePut, QueueShutDown, ReleaseError, Semaphore,
-    SemaphoreAcquire, SemaphoreAcquireMany, SemaphorePermit, TaskDoneError, TryAcquireError,
-    TryLockError,
+    Event, EventWait, Fifo, ForeignGuard, GetNowaitError, InvalidParties, InvalidStateError, Lifo,
+    LifoQueue, Lock, LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard, Priority,
+    PriorityQueue, Promise, PromiseError, PromiseWait, PutNowaitError, Queue, QueueGet, QueueJoin,
+    QueuePut, QueueShutDown, ReleaseError, Semaphore, SemaphoreAcquire, SemaphoreAcquireMany,
+    SemaphorePermit, TaskDoneError, TryAcquireError, TryLockError,
 };
 
 /// `Send` but not `Sync`.
@@ -32,6 +32,10 @@ const _: fn() = || {
     send_sync::<LockAcquire<'static, SendOnly>>();
     send_sync::<LockAcquireOwned<SendOnly>>();
     send_sync::<Condition<SendOnly>>();
+    send_sync::<Promise<SendOnly>>();
+    send_sync::<PromiseWait<SendOnly>>();
+    send_sync::<PromiseError>();
+    send::<InvalidStateError<SendOnly>>();
     send_sync::<Queue<SendOnly>>();
     send_sync::<LifoQueue<SendOnly>>();
     send_sync::<PriorityQueue<u32>>();
