@@ -338,7 +338,11 @@ impl Reactor {
         if self.clock.is_virtual() {
             return timeout;
         }
-        let Some(deadline) = self.next_deadline() else {
+        // Read under the timer lock, never through the `timers_armed` shortcut: the
+        // lock pairs this read with a timer armed on another thread (which reads
+        // `PARKED` under it), so one of the two sees the other. Through the shortcut,
+        // both could miss, and the reactor would sleep past the timer.
+        let Some(deadline) = lock(&self.timers).next_deadline() else {
             return timeout;
         };
         let until = deadline.saturating_duration_since(Instant::now());
