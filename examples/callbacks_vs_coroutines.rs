@@ -54,7 +54,8 @@
 //! In Rust the callbacks are closures handed to `call_later`; each must own
 //! what it uses, so every stage clones the transcript and the loop's handle
 //! into the next — the lost context the seed describes, made visible. The
-//! `done` future is an `Event`. The loop runs on virtual time.
+//! `done` future is an `Event` (a `tulip::Promise`, asyncio's future, would
+//! do as well: nothing is passed through it). The loop runs on virtual time.
 
 // The tour and the snapshot tests include this file as a module too.
 #[path = "common/mod.rs"]

@@ -23,7 +23,12 @@ use crate::waiters::{WaiterKey, WaiterList, WakeList};
 ///   future around passes one object.
 /// - Awaiting gives each waiter a clone of the result, or
 ///   [`PromiseError::Cancelled`] once the promise is
-///   [`cancel`](Promise::cancel)led.
+///   [`cancel`](Promise::cancel)led. So awaiting needs `T: Clone`: wrap
+///   other values in an `Arc`. The clone is made under the promise's lock
+///   (so that `Promise<T>` is `Sync` for any `T: Send`): a `Clone` must not
+///   touch the promise itself, and a large value is better behind an `Arc`.
+/// - `promise.await` gives the handle up; `promise.wait().await` or
+///   `(&promise).await` keep it.
 /// - There is no `set_exception`: make the result a `Result`.
 /// - Dropping a waiting task leaves the promise as it is. asyncio cancels the
 ///   awaited future when the task awaiting it is cancelled; here only
@@ -39,6 +44,7 @@ use crate::waiters::{WaiterKey, WaiterList, WakeList};
 ///     let done = done.clone();
 ///     async move { done.await }
 /// });
+/// tulip_executor::yield_now().await; // the waiter is now waiting
 /// done.set_result("closed").unwrap();
 /// assert_eq!(waiter.await.unwrap(), Ok("closed"));
 /// // A second result is refused, and handed back.
@@ -108,16 +114,6 @@ impl<T> Promise<T> {
         matches!(self.state.lock().outcome, Outcome::Cancelled)
     }
 
-    /// Awaits the result (as `promise.await` does); any number of tasks may
-    /// wait at once. Cancel-safe: a dropped wait takes nothing from the
-    /// others.
-    pub fn wait(&self) -> PromiseWait<T> {
-        PromiseWait {
-            state: Arc::clone(&self.state),
-            key: None,
-        }
-    }
-
     /// Moves a pending promise to `outcome(payload)`, waking every waiter;
     /// gives `payload` back if the promise was already done.
     fn finish<P>(&self, payload: P, outcome: impl FnOnce(P) -> Outcome<T>) -> Result<(), P> {
@@ -136,6 +132,16 @@ impl<T> Promise<T> {
 }
 
 impl<T: Clone> Promise<T> {
+    /// Awaits the result (as `promise.await` does); any number of tasks may
+    /// wait at once. Cancel-safe: a dropped wait takes nothing from the
+    /// others.
+    pub fn wait(&self) -> PromiseWait<T> {
+        PromiseWait {
+            state: Arc::clone(&self.state),
+            key: None,
+        }
+    }
+
     /// The result, without waiting (asyncio's `result()`).
     ///
     /// # Errors

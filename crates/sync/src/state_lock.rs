@@ -2,9 +2,11 @@
 //!
 //! Critical sections are a few instructions long and run no user code:
 //! wakers are woken or dropped, and user values dropped, after unlocking.
-//! Two things are the exception: cloning a waker to store it, and a
+//! Three things are the exception: cloning a waker to store it, a
 //! [`PriorityQueue`](crate::PriorityQueue)'s `Ord`, which must not panic or
-//! touch the queue it is in. So a plain mutex beats anything cleverer here,
+//! touch the queue it is in, and cloning a [`Promise`](crate::Promise)'s
+//! result for a waiter, which must not touch the promise (the clone is
+//! serialised so that `Promise<T>` is `Sync` for any `T: Send`). So a plain mutex beats anything cleverer here,
 //! and a poisoned lock (only a panicking `Ord` can poison one) is taken
 //! over: the queue counts an item before handing it to the heap, which
 //! keeps it even when a comparison panics.

@@ -70,7 +70,8 @@ impl EventLoop {
         EventLoop::builder().build()
     }
 
-    /// Settings for a new loop: virtual time, eager tasks, the blocking pool.
+    /// Settings for a new loop: virtual time, eager tasks, debug mode, the
+    /// blocking pool.
     pub fn builder() -> Builder {
         Builder::default()
     }

@@ -95,12 +95,16 @@ pub(crate) fn dropped_waiters_leave_the_promise_and_the_others_alone<R: Runtime>
         let mut kept = promise.wait();
         assert_pending(&mut dropped_after_set);
         assert_pending(&mut kept);
+        assert!(format!("{promise:?}").contains("waiters: 4"), "{promise:?}");
         drop(dropped_while_queued);
+        // Unlinked at once: a dropped wait leaves no node behind.
+        assert!(format!("{promise:?}").contains("waiters: 3"), "{promise:?}");
         assert!(
             !promise.done(),
             "dropping a wait does not cancel the promise"
         );
         promise.set_result('x').unwrap();
+        assert!(format!("{promise:?}").contains("waiters: 0"), "{promise:?}");
         // Woken but dropped: a promise's wake-up is not exclusive, the
         // others still get the result.
         drop(dropped_after_set);
